@@ -1,0 +1,115 @@
+"""File-system primitives every writer goes through: atomic writes (temp file beside the
+target, then os.replace), hashing, and tree copies that can hard-link."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    atomic_write_bytes(path, text.encode(), mode)
+
+
+@contextlib.contextmanager
+def staged_file(dest: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `dest`; on success it is renamed onto `dest`, on any
+    failure it is removed, so `dest` is never seen half-written."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def staged_dir(dest: Path) -> Iterator[Path]:
+    """Yield an empty temporary directory beside `dest`; on success it replaces `dest`
+    (an existing `dest` is removed first), on failure it is removed."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial"))
+    try:
+        yield tmp
+        if dest.is_symlink() or dest.is_file():
+            dest.unlink()
+        elif dest.exists():
+            remove_tree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        remove_tree(tmp)
+        raise
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a tree even where directories were made read-only."""
+
+    def onerror(func: object, p: str, exc: object) -> None:
+        parent = os.path.dirname(p)
+        with contextlib.suppress(OSError):
+            os.chmod(parent, 0o755)
+            os.chmod(p, 0o755)
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p)
+
+    if path.is_symlink():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, onerror=onerror)
+
+
+def copy_tree(src: Path, dst: Path, *, hardlink: bool = False) -> None:
+    """Copy `src` to a new `dst`, keeping symlinks as symlinks and file modes and mtimes.
+    With `hardlink`, regular files are hard-linked where the file system allows it (callers
+    must then never write to them)."""
+
+    def copy(s: str, d: str) -> object:
+        if hardlink:
+            try:
+                os.link(s, d)
+                return d
+            except OSError:
+                pass
+        return shutil.copy2(s, d)
+
+    shutil.copytree(src, dst, symlinks=True, copy_function=copy)

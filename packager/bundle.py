@@ -1,0 +1,186 @@
+"""The bundle tree: assembled in a staging directory from the cached runtime and dependency
+layers plus the app layer (the project's wheel, local extras), with launchers, the runtime
+stub and metadata; then smoke-tested with its own interpreter before anything is archived."""
+
+from __future__ import annotations
+
+import configparser
+import csv
+import io
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._fs import copy_tree
+from ._proc import run
+from .context import Context
+from .errors import BuildError, ConfigError
+from .install import install_files
+from .launcher import EntryPoint, render_launcher
+from .resources import runtime_stub_package, template
+from .runtime import Runtime, compile_tree
+from .venv import scrub_install_records, site_packages
+
+
+def dist_info_name(wheel: Path) -> str:
+    """`<name>-<version>.dist-info` of a wheel file, as its own filename spells them."""
+    name, version = wheel.name.split("-")[:2]
+    return f"{name}-{version}.dist-info"
+
+
+def installed_files(site: Path, dist_info: str) -> list[Path]:
+    record = site / dist_info / "RECORD"
+    if not record.is_file():
+        return []
+    rows = csv.reader(io.StringIO(record.read_text(encoding="utf-8")))
+    return [(site / row[0]).resolve() for row in rows if row and not row[0].startswith("..")]
+
+
+def install_app_layer(
+    ctx: Context, venv: Path, runtime: Runtime, files: Sequence[Path]
+) -> None:
+    """Install the project's wheel and local extra wheels (their dependencies are in the lock)
+    into the assembled venv, clean their records and compile their modules."""
+    if not files:
+        return
+    ctx.reporter.step("Installing the application")
+    install_files(ctx, venv / "bin" / "python", files, what="installing the application into the bundle")
+    site = site_packages(venv, runtime)
+    scrub_install_records(site)
+    sources: list[Path] = []
+    for f in files:
+        if f.suffix == ".whl":
+            sources += [p for p in installed_files(site, dist_info_name(f)) if p.suffix == ".py"]
+    if sources:
+        listing = venv.parent / ".pack-compile-list"
+        listing.write_text("\n".join(str(p) for p in sources) + "\n")
+        try:
+            compile_tree(venv / "bin" / "python", [Path("-i"), listing], venv, what="the application", force=True)
+        finally:
+            listing.unlink()
+
+
+def discover_entry_points(site: Path) -> dict[str, EntryPoint]:
+    """Every console (and GUI) script any installed distribution declares."""
+    found: dict[str, EntryPoint] = {}
+    for ep_file in sorted(site.glob("*.dist-info/entry_points.txt")):
+        parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser.read_string(ep_file.read_text(encoding="utf-8"))
+        dist = ep_file.parent.name.split("-")[0]
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                for name, value in parser.items(section):
+                    try:
+                        found.setdefault(name, EntryPoint.parse(name, value, dist))
+                    except ValueError as exc:
+                        raise BuildError(f"{ep_file}: [{section}] {name}: {exc}") from exc
+    return found
+
+
+def select_entry_points(
+    available: dict[str, EntryPoint], wanted: Sequence[str] | None, project_scripts: Sequence[str], pyproject: Path
+) -> list[EntryPoint]:
+    names = list(wanted) if wanted is not None else list(project_scripts)
+    listing = ", ".join(sorted(available)) or "none"
+    if not names:
+        raise ConfigError(
+            f"{pyproject}: nothing to launch: the project has no [project.scripts]; set "
+            f"[tool.pack] entry-points to some of the installed console scripts: {listing}"
+        )
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        key = "[tool.pack] entry-points" if wanted is not None else "[project.scripts]"
+        raise ConfigError(
+            f"{pyproject}: {key}: no console script named {', '.join(map(repr, unknown))} is "
+            f"installed; available: {listing}"
+        )
+    return [available[n] for n in names]
+
+
+def write_launchers(
+    root: Path,
+    entry_points: Sequence[EntryPoint],
+    *,
+    name: str,
+    version: str,
+    self_command: str,
+    env: dict[str, str],
+    prepend_path: Sequence[str],
+    isolated: bool,
+    python_minor: tuple[int, int],
+) -> None:
+    bindir = root / "bin"
+    bindir.mkdir()
+    for ep in entry_points:
+        path = bindir / ep.name
+        path.write_bytes(
+            render_launcher(
+                ep,
+                name=name,
+                version=version,
+                self_command=self_command,
+                env=env,
+                prepend_path=prepend_path,
+                isolated=isolated,
+                python_minor=python_minor,
+            )
+        )
+        path.chmod(0o755)
+
+
+def add_runtime_stub(root: Path, runtime: Runtime) -> None:
+    """`.pack/runtime/` = the stdlib-only `pack_runtime` package and a `__main__.py`, so the
+    launcher can run `python -I .pack/runtime ...`; compiled like everything else."""
+    dest = root / ".pack" / "runtime"
+    shutil.copytree(
+        runtime_stub_package(),
+        dest / "pack_runtime",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "py.typed"),
+    )
+    (dest / "__main__.py").write_text(template("runtime_main.py"), encoding="utf-8")
+    compile_tree(root / "venv" / "bin" / "python", [dest], root, what="the runtime stub", force=True)
+
+
+def stage_layers(root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool) -> None:
+    copy_tree(runtime.home, root / "python", hardlink=hardlink)
+    copy_tree(env_venv, root / "venv")
+
+
+_SMOKE = r"""
+import importlib, json, sys
+out = {"prefix": sys.prefix, "base_prefix": sys.base_prefix, "errors": []}
+for mod in sys.argv[1:]:
+    try:
+        importlib.import_module(mod)
+    except BaseException as exc:
+        import traceback
+        out["errors"].append(mod + ": " + "".join(traceback.format_exception_only(type(exc), exc)).strip())
+print(json.dumps(out))
+"""
+
+
+def smoke_test(root: Path, entry_points: Sequence[EntryPoint]) -> None:
+    """Run the bundle's own interpreter: the venv must be recognised (sys.prefix is venv/,
+    sys.base_prefix is python/) and every entry point's module must import."""
+    modules = sorted({ep.module for ep in entry_points})
+    proc = run(
+        [root / "venv" / "bin" / "python", "-I", "-B", "-c", _SMOKE, *modules],
+        what="the smoke test of the bundle",
+        cwd=root,
+        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
+    )
+    try:
+        report = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise BuildError(f"the smoke test printed no report: {proc.stdout!r} {proc.stderr!r}") from exc
+    venv, python = (root / "venv").resolve(), (root / "python").resolve()
+    if Path(report["prefix"]).resolve() != venv or Path(report["base_prefix"]).resolve() != python:
+        raise BuildError(
+            f"smoke test: the bundled interpreter does not see its venv (sys.prefix="
+            f"{report['prefix']}, sys.base_prefix={report['base_prefix']}); this Python build "
+            "does not support pyvenv.cfg without home (see cpython issue 135773)"
+        )
+    if report["errors"]:
+        raise BuildError("smoke test: entry point modules fail to import: " + "; ".join(report["errors"]))

@@ -1,0 +1,7 @@
+"""`python -m packager.cli` runs `pack`."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

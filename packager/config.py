@@ -1,0 +1,257 @@
+"""`[tool.pack]` in the project's pyproject.toml, merged with command-line overrides into one
+frozen PackConfig. Every key is checked here, so later steps can trust it; an unknown key is an
+error with a "did you mean"."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+from packaging.version import InvalidVersion, Version
+
+from .errors import ConfigError
+
+Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
+FORMATS: tuple[str, ...] = get_args(Format)
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_ENTRY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class PackConfig:
+    project_dir: Path
+    pyproject: Path
+    name: str
+    version: str | None  # None: dynamic, taken from the built wheel
+    has_build_system: bool
+    project_scripts: tuple[str, ...]
+    entry_points: tuple[str, ...] | None  # None: the project's own [project.scripts]
+    lock: Path | None  # None: discovered
+    python: str | None
+    python_archive: Path | None
+    python_variant: str | None
+    python_flavor: str | None
+    python_mirror: str | None
+    target: str | None
+    format: Format = "tar.zst"
+    compression_level: int | None = None
+    self_command: str = "self"
+    env: Mapping[str, str] = field(default_factory=dict)
+    prepend_path: tuple[str, ...] = ()
+    isolated: bool = True
+    strip: tuple[str, ...] = ()
+    local_extra_deps: tuple[Path, ...] = ()
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    allow_unhashed: bool = False
+    out_dir: Path | None = None
+
+    @property
+    def bundle_dirname(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+# key in [tool.pack] -> expected type description; the reader below enforces it.
+_KEYS = {
+    "name": "string",
+    "version": "string",
+    "entry-points": "list of strings",
+    "lock": "string",
+    "python": "string",
+    "python-archive": "string",
+    "python-variant": "string",
+    "python-flavor": "string",
+    "python-mirror": "string",
+    "target": "string",
+    "format": "string",
+    "compression-level": "integer",
+    "self-command": "string",
+    "env": "table of strings",
+    "prepend-path": "list of strings",
+    "isolated": "boolean",
+    "strip": "list of strings",
+    "local-extra-deps": "list of strings",
+    "extras": "list of strings",
+    "groups": "list of strings",
+    "allow-unhashed": "boolean",
+    "out-dir": "string",
+}
+
+
+def _where(pyproject: Path, key: str) -> str:
+    return f"{pyproject}: [tool.pack] {key}"
+
+
+def _check_type(pyproject: Path, key: str, value: object) -> None:
+    kind = _KEYS[key]
+    ok = {
+        "string": isinstance(value, str),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "list of strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "table of strings": isinstance(value, dict)
+        and all(isinstance(v, str) for v in value.values()),
+    }[kind]
+    if not ok:
+        raise ConfigError(
+            f"{_where(pyproject, key)} must be a {kind}, got {type(value).__name__} {value!r}"
+        )
+
+
+def read_pyproject(project_dir: Path) -> tuple[Path, dict[str, Any]]:
+    pyproject = project_dir / "pyproject.toml"
+    if not project_dir.is_dir():
+        raise ConfigError(f"project directory {project_dir} does not exist")
+    if not pyproject.is_file():
+        raise ConfigError(
+            f"no pyproject.toml in {project_dir}; run pack in a project directory or pass it "
+            "as PROJECT_DIR"
+        )
+    try:
+        with open(pyproject, "rb") as f:
+            return pyproject, tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
+
+
+def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None) -> PackConfig:
+    """Read `[project]` and `[tool.pack]` of `project_dir/pyproject.toml`; `overrides` (keys as
+    in [tool.pack], from the command line) win over the file. None values are ignored."""
+    project_dir = project_dir.absolute()
+    pyproject, data = read_pyproject(project_dir)
+    project = data.get("project", {})
+    if not isinstance(project, dict):
+        raise ConfigError(f"{pyproject}: [project] must be a table")
+    tool = data.get("tool", {}).get("pack", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: [tool.pack] must be a table")
+
+    for key in tool:
+        if key not in _KEYS:
+            near = difflib.get_close_matches(key, list(_KEYS), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ConfigError(
+                f"{pyproject}: unknown key [tool.pack] {key!r}{hint}; known keys: "
+                + ", ".join(sorted(_KEYS))
+            )
+        _check_type(pyproject, key, tool[key])
+    merged: dict[str, Any] = dict(tool)
+    for key, value in (overrides or {}).items():
+        if key not in _KEYS:
+            raise ValueError(f"unknown override {key}")
+        if value is not None and value != () and value != []:
+            merged[key] = list(value) if isinstance(value, tuple) else value
+
+    def rel_path(key: str) -> Path | None:
+        value = merged.get(key)
+        if value is None:
+            return None
+        path = Path(str(value)).expanduser()
+        return path if path.is_absolute() else project_dir / path
+
+    name = merged.get("name") or project.get("name")
+    if not name or not isinstance(name, str):
+        raise ConfigError(
+            f"{pyproject}: no project name; set [project] name or [tool.pack] name"
+        )
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"{_where(pyproject, 'name')}: {name!r} is not a valid name")
+
+    dynamic = project.get("dynamic", [])
+    version = merged.get("version") or project.get("version")
+    has_build_system = "build-system" in data or (project_dir / "setup.py").is_file()
+    if version is None and not ("version" in dynamic and has_build_system):
+        raise ConfigError(
+            f"{pyproject}: no version; set [project] version or [tool.pack] version"
+        )
+    if version is not None:
+        try:
+            Version(str(version))
+        except InvalidVersion as exc:
+            raise ConfigError(f"{pyproject}: version {version!r} is not a valid version") from exc
+
+    scripts = project.get("scripts", {})
+    if not isinstance(scripts, dict):
+        raise ConfigError(f"{pyproject}: [project.scripts] must be a table")
+
+    entry_points = merged.get("entry-points")
+    if entry_points is not None:
+        if not entry_points:
+            raise ConfigError(f"{_where(pyproject, 'entry-points')} is empty; name at least one")
+        for ep in entry_points:
+            if not _ENTRY_RE.match(ep):
+                raise ConfigError(f"{_where(pyproject, 'entry-points')}: {ep!r} is not a valid command name")
+
+    fmt = merged.get("format", "tar.zst")
+    if fmt not in FORMATS:
+        near = difflib.get_close_matches(str(fmt), FORMATS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ConfigError(
+            f"{_where(pyproject, 'format')}: unknown format {fmt!r}{hint}; choose one of "
+            + ", ".join(FORMATS)
+        )
+
+    self_command = merged.get("self-command", "self")
+    if self_command and not _ENTRY_RE.match(self_command):
+        raise ConfigError(f"{_where(pyproject, 'self-command')}: {self_command!r} is not a valid word")
+
+    env = merged.get("env", {})
+    for key in env:
+        if not _ENV_KEY_RE.match(key):
+            raise ConfigError(f"{_where(pyproject, 'env')}: {key!r} is not a valid variable name")
+        if key in {"PACK_BUNDLE_ROOT", "PYTHONHOME", "PYTHONPATH"} and merged.get("isolated", True):
+            raise ConfigError(
+                f"{_where(pyproject, 'env')}: {key} is set by the launcher and cannot be overridden"
+            )
+    prepend = merged.get("prepend-path", [])
+    for entry in prepend:
+        if entry.startswith("/") or ".." in Path(entry).parts:
+            raise ConfigError(
+                f"{_where(pyproject, 'prepend-path')}: {entry!r} must be relative to the bundle "
+                "root and stay inside it"
+            )
+
+    level = merged.get("compression-level")
+    if level is not None and not isinstance(level, int):
+        raise ConfigError(f"{_where(pyproject, 'compression-level')} must be an integer")
+
+    extras_paths = tuple(
+        (Path(p) if Path(p).is_absolute() else project_dir / p)
+        for p in merged.get("local-extra-deps", [])
+    )
+
+    return PackConfig(
+        project_dir=project_dir,
+        pyproject=pyproject,
+        name=name,
+        version=str(version) if version is not None else None,
+        has_build_system=has_build_system,
+        project_scripts=tuple(sorted(scripts)),
+        entry_points=tuple(entry_points) if entry_points is not None else None,
+        lock=rel_path("lock"),
+        python=merged.get("python"),
+        python_archive=rel_path("python-archive"),
+        python_variant=merged.get("python-variant"),
+        python_flavor=merged.get("python-flavor"),
+        python_mirror=merged.get("python-mirror"),
+        target=merged.get("target"),
+        format=cast(Format, fmt),
+        compression_level=level,
+        self_command=self_command,
+        env=dict(env),
+        prepend_path=tuple(prepend),
+        isolated=bool(merged.get("isolated", True)),
+        strip=tuple(merged.get("strip", [])),
+        local_extra_deps=extras_paths,
+        extras=tuple(merged.get("extras", [])),
+        groups=tuple(merged.get("groups", [])),
+        allow_unhashed=bool(merged.get("allow-unhashed", False)),
+        out_dir=rel_path("out-dir"),
+    )

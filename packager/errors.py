@@ -1,0 +1,46 @@
+"""The one exception hierarchy of pack. Library code raises these; only the CLI prints them."""
+
+from __future__ import annotations
+
+
+class PackError(Exception):
+    """Root of every error pack reports to a user: the message is one line saying what, where
+    and what to do next."""
+
+    exit_code = 1
+
+
+class ConfigError(PackError):
+    """The project or the command line asks for something invalid."""
+
+    exit_code = 2
+
+
+class LockError(PackError):
+    """The lockfile is missing, malformed, unhashed or does not cover the target."""
+
+    exit_code = 2
+
+
+class NetworkError(PackError):
+    """A download failed after every retry, or is impossible (offline)."""
+
+    exit_code = 3
+
+
+class ChecksumError(PackError):
+    """Bytes did not match their known sha256."""
+
+    exit_code = 4
+
+
+class BuildError(PackError):
+    """A build step (wheel build, install, smoke test, archive) failed."""
+
+    exit_code = 5
+
+
+class UnsafeArchiveError(PackError):
+    """An archive that comes in tries to write outside its target."""
+
+    exit_code = 4

@@ -1,0 +1,92 @@
+"""Launchers: the POSIX sh script `bin/<name>` rendered from templates/launcher.sh for each
+exposed entry point. A pure function from settings to bytes; the bundle step writes them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .resources import render, template
+
+_OBJECT_REF = re.compile(r"^(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?(\[.*\])?$")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str  # the command: bin/<name>
+    module: str
+    attr: str  # may be dotted: obj.method; "" runs the module as __main__
+    distribution: str
+
+    @classmethod
+    def parse(cls, name: str, value: str, distribution: str) -> EntryPoint:
+        m = _OBJECT_REF.match(value.strip())
+        if not m:
+            raise ValueError(f"invalid entry point reference {value!r}")
+        return cls(name, m["module"], m["attr"] or "", distribution)
+
+
+def sh_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def python_code(ep: EntryPoint) -> str:
+    """What `python -c` runs: argv[0] becomes the launcher's path, then the entry point's
+    return value is the exit status, as installer-generated console scripts do."""
+    if not ep.attr:
+        # Double quotes only: the code sits inside single quotes in the sh script.
+        return (
+            "import runpy,sys;del sys.argv[0];"
+            f'runpy.run_module("{ep.module}",run_name="__main__",alter_sys=True)'
+        )
+    head, _, rest = ep.attr.partition(".")
+    call = head + ("." + rest if rest else "")
+    return f"import sys;del sys.argv[0];from {ep.module} import {head};sys.exit({call}())"
+
+
+def render_launcher(
+    ep: EntryPoint,
+    *,
+    name: str,
+    version: str,
+    self_command: str,
+    env: Mapping[str, str],
+    prepend_path: Sequence[str],
+    isolated: bool,
+    python_minor: tuple[int, int],
+) -> bytes:
+    setup: list[str] = []
+    if isolated:
+        flags = "-I"
+    else:
+        # PYTHONPATH is the point of not isolating; still no user site and no cwd on sys.path.
+        flags = "-P -s" if python_minor >= (3, 11) else "-s"
+    for key in sorted(env):
+        setup.append(f"{key}={sh_quote(env[key])}")
+        setup.append(f"export {key}")
+    if prepend_path:
+        dirs = ":".join(f'$root/{p.strip("/")}' for p in prepend_path)
+        setup.append(f'PATH="{dirs}${{PATH:+:$PATH}}"')
+        setup.append("export PATH")
+    self_block = ""
+    if self_command:
+        self_block = render(
+            template("self_dispatch.sh"),
+            {"SELF_COMMAND": sh_quote(self_command), "ENTRY_Q": sh_quote(ep.name)},
+        )
+    text = render(
+        template("launcher.sh"),
+        {
+            "ENTRY": ep.name,
+            "NAME": name,
+            "VERSION": version,
+            "SETUP": "\n".join(s for s in setup if s),
+            "SELF": self_block,
+            "FLAGS": flags,
+            "CODE": python_code(ep),
+        },
+    )
+    if not isolated:
+        text = text.replace("unset PYTHONHOME PYTHONPATH\n", "unset PYTHONHOME\n")
+    return text.replace("\n\n\n", "\n\n").encode()

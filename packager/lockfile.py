@@ -1,0 +1,257 @@
+"""Lockfiles in, one plan out: `pylock.toml` (PEP 751, read with packaging.pylock) and
+`uv.lock` (exported to pylock by uv) become the exact list of artifacts, each with its sha256,
+that a target needs. No resolution happens here: the lock is the whole closure."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+from packaging.pylock import (
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+    PylockSelectError,
+    PylockUnsupportedVersionError,
+    PylockValidationError,
+)
+from packaging.tags import Tag
+
+from ._proc import run
+from .errors import LockError
+
+LockFormat = Literal["pylock", "uv.lock"]
+ArtifactKind = Literal["wheel", "sdist", "archive"]
+
+
+@dataclass(frozen=True)
+class LockSource:
+    path: Path
+    format: LockFormat
+    sha256: str  # of the lock file as written by the user
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file to install, fully pinned."""
+
+    name: str
+    version: str | None
+    kind: ArtifactKind
+    filename: str
+    url: str | None  # where to fetch it, when not a local path
+    path: Path | None  # a local file named by the lock (absolute)
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LockPlan:
+    source: LockSource
+    artifacts: tuple[Artifact, ...]
+
+    @property
+    def digest(self) -> str:
+        """A digest of exactly what gets installed (not of the lock's formatting)."""
+        h = hashlib.sha256()
+        for a in sorted(self.artifacts, key=lambda a: a.name):
+            h.update(f"{a.name}\0{a.filename}\0{a.sha256}\n".encode())
+        return h.hexdigest()
+
+
+def find_lock(project_dir: Path, configured: Path | None) -> LockSource:
+    """The lock named in config, or the one found in the project (pylock.toml, then uv.lock)."""
+    if configured is not None:
+        if not configured.is_file():
+            raise LockError(
+                f"lock file {configured} (from [tool.pack] lock) does not exist; create it "
+                "(uv lock, or uv export --format pylock.toml -o pylock.toml) or fix the path"
+            )
+        return _source(configured)
+    candidates = [project_dir / "pylock.toml", *sorted(project_dir.glob("pylock.*.toml"))]
+    candidates.append(project_dir / "uv.lock")
+    for candidate in candidates:
+        if candidate.is_file():
+            return _source(candidate)
+    raise LockError(
+        f"no lock file in {project_dir} (looked for pylock.toml, pylock.*.toml, uv.lock); "
+        "create one with `uv lock` or set [tool.pack] lock"
+    )
+
+
+def _source(path: Path) -> LockSource:
+    name = path.name
+    if name == "uv.lock":
+        fmt: LockFormat = "uv.lock"
+    elif name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml")):
+        fmt = "pylock"
+    else:
+        raise LockError(
+            f"{path}: unrecognised lock file name; use pylock.toml, pylock.<name>.toml or uv.lock"
+        )
+    return LockSource(path=path.absolute(), format=fmt, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def export_uv_lock(
+    source: LockSource, uv: Path, *, extras: Sequence[str] = (), groups: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Export uv.lock to pylock form with uv: the project itself left out, no dev
+    dependencies, nothing editable, and the lock used as it is (`--frozen`)."""
+    with tempfile.TemporaryDirectory(prefix="pack-export-") as tmp:
+        out = Path(tmp) / "pylock.toml"
+        argv: list[str | Path] = [
+            uv, "export", "--format", "pylock.toml", "--frozen", "--no-emit-project",
+            "--no-dev", "--no-editable", "--no-header", "--quiet", "-o", out,
+        ]
+        for extra in extras:
+            argv += ["--extra", extra]
+        for group in groups:
+            argv += ["--group", group]
+        run(
+            argv,
+            what=f"exporting {source.path} with uv",
+            cwd=source.path.parent,
+            error=LockError,
+            hint="check that uv.lock is up to date with pyproject.toml (uv lock)",
+        )
+        with open(out, "rb") as f:
+            return tomllib.load(f)
+
+
+def load_pylock_data(source: LockSource) -> dict[str, Any]:
+    try:
+        with open(source.path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise LockError(f"{source.path} is not valid TOML: {exc}") from exc
+
+
+def parse_pylock(data: dict[str, Any], where: Path) -> Pylock:
+    try:
+        return Pylock.from_dict(data)
+    except PylockUnsupportedVersionError as exc:
+        raise LockError(f"{where}: {exc}; pack reads lock-version 1.x") from exc
+    except PylockValidationError as exc:
+        raise LockError(f"{where}: invalid lock: {exc}") from exc
+
+
+def _sha256(hashes: object, where: str) -> str:
+    if isinstance(hashes, dict):
+        value = hashes.get("sha256")
+        if isinstance(value, str) and value:
+            return value.lower()
+    raise LockError(
+        f"{where} has no sha256 hash; pack installs only hashed artifacts: regenerate the lock "
+        "with hashes (uv lock / uv export --format pylock.toml)"
+    )
+
+
+def _filename(url: str | None, path: str | None, name: str | None) -> str:
+    if name:
+        return name
+    ref = url or path or ""
+    return unquote(urlparse(ref).path.rsplit("/", 1)[-1]) if url else Path(ref).name
+
+
+def plan_from_pylock(
+    pylock: Pylock,
+    source: LockSource,
+    *,
+    environment: dict[str, str],
+    tags: Sequence[Tag],
+    extras: Sequence[str] = (),
+    groups: Sequence[str] | None = None,
+    where: Path | None = None,
+) -> LockPlan:
+    """Select, for one target's environment and tags, the artifact of every package the lock
+    needs there, with its sha256."""
+    where = where or source.path
+    base = source.path.parent
+    try:
+        selected = list(
+            pylock.select(
+                environment=environment,  # type: ignore[arg-type]
+                tags=tags,
+                extras=extras,
+                dependency_groups=groups,
+            )
+        )
+    except PylockSelectError as exc:
+        raise LockError(f"{where}: cannot select packages for the target: {exc}") from exc
+
+    index = {id(p): i for i, p in enumerate(pylock.packages)}
+    artifacts: list[Artifact] = []
+    for package, dist in selected:
+        i = index.get(id(package), "?")
+        label = f"{where}: packages[{i}] ({package.name})"
+        version = str(package.version) if package.version is not None else None
+        if isinstance(dist, (PackageVcs, PackageDirectory)):
+            kind = "vcs" if isinstance(dist, PackageVcs) else "directory"
+            raise LockError(
+                f"{label} is a {kind} source, which has no hash to verify; build it into a "
+                "wheel and list it in [tool.pack] local-extra-deps instead"
+            )
+        if isinstance(dist, PackageWheel):
+            j = package.wheels.index(dist) if package.wheels else "?"
+            sha = _sha256(dist.hashes, f"{label} wheels[{j}]")
+            kind_: ArtifactKind = "wheel"
+        elif isinstance(dist, PackageSdist):
+            sha = _sha256(dist.hashes, f"{label} sdist")
+            kind_ = "sdist"
+        else:
+            assert isinstance(dist, PackageArchive)
+            sha = _sha256(dist.hashes, f"{label} archive")
+            kind_ = "archive"
+        name = getattr(dist, "name", None)
+        filename = _filename(dist.url, dist.path, name)
+        local = None
+        if dist.path is not None:
+            local = Path(dist.path)
+            local = local if local.is_absolute() else (base / local)
+        if dist.url is None and local is None:
+            raise LockError(f"{label} has neither url nor path; the lock cannot be installed")
+        artifacts.append(
+            Artifact(
+                name=str(package.name),
+                version=version,
+                kind=kind_,
+                filename=filename,
+                url=dist.url,
+                path=local,
+                sha256=sha,
+            )
+        )
+    return LockPlan(source=source, artifacts=tuple(sorted(artifacts, key=lambda a: a.name)))
+
+
+def plan_lock(
+    source: LockSource,
+    *,
+    uv: Path,
+    environment: dict[str, str],
+    tags: Sequence[Tag],
+    extras: Sequence[str] = (),
+    groups: Sequence[str] = (),
+) -> LockPlan:
+    """Read `source` (any supported format) and plan it for one target."""
+    if source.format == "uv.lock":
+        data = export_uv_lock(source, uv, extras=extras, groups=groups)
+        pylock = parse_pylock(data, source.path)
+        return plan_from_pylock(pylock, source, environment=environment, tags=tags)
+    pylock = parse_pylock(load_pylock_data(source), source.path)
+    return plan_from_pylock(
+        pylock,
+        source,
+        environment=environment,
+        tags=tags,
+        extras=extras,
+        groups=list(groups) if groups else None,
+    )

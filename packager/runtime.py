@@ -1,0 +1,94 @@
+"""The runtime layer: a verified python-build-standalone archive extracted once into the cache
+(`pythons/<archive sha256>/python/`), its standard library precompiled with unchecked-hash
+bytecode so a read-only bundle never writes `__pycache__`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cache as cache_mod
+from ._proc import run
+from .context import Context
+from .errors import BuildError
+from .extract import safe_extract
+from .pythons import InterpreterArchive
+
+
+@dataclass(frozen=True)
+class Runtime:
+    entry: Path  # the cache entry; the tree is entry / "python"
+    archive: InterpreterArchive
+    exe_name: str  # "python3.11", "python3.13t"
+    stdlib_name: str  # "python3.11", "python3.13t"
+
+    @property
+    def home(self) -> Path:
+        return self.entry / "python"
+
+    @property
+    def exe(self) -> Path:
+        return self.home / "bin" / self.exe_name
+
+    @property
+    def version(self) -> str:
+        return self.archive.version
+
+
+def _find_exe(home: Path, archive: InterpreterArchive) -> tuple[str, str]:
+    major, minor = archive.minor
+    suffix = "t" if archive.freethreaded else ""
+    exe = f"python{major}.{minor}{suffix}"
+    if not (home / "bin" / exe).is_file():
+        found = sorted(p.name for p in (home / "bin").glob("python3*")) if (home / "bin").is_dir() else []
+        raise BuildError(
+            f"{archive.filename}: no python/bin/{exe} inside (found: {', '.join(found) or 'nothing'}); "
+            "it is not a python-build-standalone install_only archive"
+        )
+    stdlib = f"python{major}.{minor}{suffix}"
+    if not (home / "lib" / stdlib).is_dir():
+        raise BuildError(f"{archive.filename}: no python/lib/{stdlib} inside; not an install_only archive")
+    return exe, stdlib
+
+
+def compile_tree(python: Path, paths: list[Path], strip_prefix: Path, *, what: str, force: bool) -> None:
+    """Compile .py files under `paths` with `python` (the bundle's own interpreter, so the
+    bytecode matches it), unchecked-hash invalidation, and source paths made relative to
+    `strip_prefix` so no build-machine path is embedded. Files that do not compile (e.g.
+    templates named .py) are left as source, as pip does."""
+    argv: list[str | Path] = [
+        python, "-I", "-m", "compileall", "-q", "-j", "0",
+        "--invalidation-mode", "unchecked-hash", "-s", strip_prefix,
+    ]
+    if force:
+        argv.append("-f")
+    argv += [
+        "-x", r"(^|/)(test/bad\w*|lib2to3/tests/data|tests?/data)/",
+    ]
+    run([*argv, *paths], what=f"compiling bytecode for {what}", check_exit=False)
+
+
+def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
+    """The runtime entry for `archive`, extracted and compiled in the cache if not already."""
+    store = cache_mod.Cache(ctx.cache_dir)
+    entry = store.entry(cache_mod.PYTHONS, archive.sha256)
+
+    def build(tmp: Path) -> None:
+        ctx.reporter.step(f"Unpacking {archive.filename}")
+        safe_extract(archive.path, tmp)
+        home = tmp / "python"
+        if not home.is_dir():
+            raise BuildError(
+                f"{archive.filename}: no top-level python/ folder; pack needs an install_only "
+                "(or install_only_stripped) archive"
+            )
+        exe, stdlib = _find_exe(home, archive)
+        ctx.reporter.step(f"Compiling the standard library of Python {archive.version}")
+        compile_tree(home / "bin" / exe, [home / "lib" / stdlib], home, what=archive.filename, force=True)
+
+    if cache_mod.provision(entry, build):
+        ctx.reporter.detail(f"runtime cached at {entry}")
+    exe, stdlib = _find_exe(entry / "python", archive)
+    return Runtime(entry=entry, archive=archive, exe_name=exe, stdlib_name=stdlib)
+
+

@@ -1,0 +1,80 @@
+"""The relocatable venv: `bin/python` a relative symlink into the runtime, a minimal
+`pyvenv.cfg` with no `home`, and the clean-up that keeps installed files free of build-machine
+paths and install times."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from ._fs import atomic_write_text
+from .runtime import Runtime
+
+
+def site_packages(venv: Path, runtime: Runtime) -> Path:
+    return venv / "lib" / runtime.stdlib_name / "site-packages"
+
+
+def create_venv(venv: Path, runtime: Runtime) -> None:
+    """Make `venv` beside a `python/` runtime folder (the bundle layout): the interpreter is
+    reached through `../../python/bin/<exe>`, so the pair can move anywhere together."""
+    bindir = venv / "bin"
+    bindir.mkdir(parents=True)
+    target = f"../../python/bin/{runtime.exe_name}"
+    for name in ("python", "python3", runtime.exe_name):
+        (bindir / name).symlink_to(target)
+    site_packages(venv, runtime).mkdir(parents=True)
+    # No `home`: an absolute one would pin the venv to this machine and CPython does not read
+    # a relative one; without it CPython resolves bin/python's symlink to find the runtime.
+    # An empty or missing include-system-site-packages would mean "true".
+    atomic_write_text(
+        venv / "pyvenv.cfg",
+        "include-system-site-packages = false\n"
+        f"version = {runtime.version}\n"
+        "relocatable = true\n",
+    )
+
+
+# Installer records that hold build-machine facts: direct_url.json the absolute path of the
+# wheel in the cache, uv_cache.json the time of the install. Neither is needed at run time.
+_SCRUBBED = ("direct_url.json", "uv_cache.json")
+
+
+def scrub_install_records(site: Path) -> list[str]:
+    """Remove the records above from every distribution under `site`, and their lines from
+    RECORD, so installed files say nothing of where or when they were built. Returns the
+    dists touched."""
+    touched: list[str] = []
+    for dist_info in sorted(site.glob("*.dist-info")):
+        present = [name for name in _SCRUBBED if (dist_info / name).exists()]
+        if not present:
+            continue
+        for name in present:
+            (dist_info / name).unlink()
+        touched.append(dist_info.name)
+        record = dist_info / "RECORD"
+        if record.is_file():
+            drop = {f"{dist_info.name}/{name}" for name in present}
+            rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+            keep = [r for r in rows if r and r[0] not in drop]
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerows(keep)
+            atomic_write_text(record, buf.getvalue())
+    return touched
+
+
+def relative_symlinks_only(tree: Path) -> list[str]:
+    """Paths of symlinks under `tree` that are absolute or point outside it."""
+    bad: list[str] = []
+    root = tree.resolve()
+    for dirpath, dirnames, filenames in os.walk(tree):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                target = os.readlink(p)
+                resolved = (p.parent / target).resolve()
+                if os.path.isabs(target) or not resolved.is_relative_to(root):
+                    bad.append(p.relative_to(tree).as_posix())
+    return bad

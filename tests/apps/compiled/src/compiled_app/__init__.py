@@ -1,0 +1,1 @@
+"""A test application whose dependency has a compiled extension."""
