@@ -45,13 +45,15 @@ def run(
         )
     except FileNotFoundError as exc:
         raise error(f"{what} failed: {args[0]} was not found ({exc.strerror})") from exc
+    command = shlex.join(args)
     if proc.returncode != 0 and check_exit:
         out = proc.stderr.decode(errors="replace") or proc.stdout.decode(errors="replace")
-        message = f"{what} failed (exit {proc.returncode}): {shlex.join(args)}"
+        message = f"{what} failed (exit {proc.returncode})"
+        tail = _tail(out)
+        last = tail.splitlines()[-1].strip() if tail else ""
+        if last:
+            message += f": {last}"
         if hint:
             message += f"; {hint}"
-        tail = _tail(out)
-        if tail:
-            message += "\n" + tail
-        raise error(message)
+        raise error(message, details=f"$ {command}\n{tail}")
     return proc

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 class PackError(Exception):
     """Root of every error pack reports to a user: the message is one line saying what, where
-    and what to do next."""
+    and what to do next; `details` (a subprocess's output, say) is shown only with -v."""
 
     exit_code = 1
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class ConfigError(PackError):

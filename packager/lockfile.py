@@ -5,6 +5,7 @@ that a target needs. No resolution happens here: the lock is the whole closure."
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 import tomllib
 from collections.abc import Sequence
@@ -140,7 +141,21 @@ def parse_pylock(data: dict[str, Any], where: Path) -> Pylock:
     except PylockUnsupportedVersionError as exc:
         raise LockError(f"{where}: {exc}; pack reads lock-version 1.x") from exc
     except PylockValidationError as exc:
-        raise LockError(f"{where}: invalid lock: {exc}") from exc
+        raise LockError(
+            f"{where}: invalid lock{_package_named(data, str(exc))}: {exc}; regenerate it "
+            "(uv lock, or uv export --format pylock.toml)"
+        ) from exc
+
+
+def _package_named(data: dict[str, Any], message: str) -> str:
+    """" (package NAME)" for an error about 'packages[N]...', to say which package is wrong."""
+    m = re.search(r"packages\[(\d+)\]", message)
+    packages = data.get("packages")
+    if m and isinstance(packages, list) and int(m[1]) < len(packages):
+        name = packages[int(m[1])].get("name") if isinstance(packages[int(m[1])], dict) else None
+        if isinstance(name, str):
+            return f" (package {name})"
+    return ""
 
 
 def _sha256(hashes: object, where: str) -> str:
