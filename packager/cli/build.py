@@ -34,6 +34,7 @@ def build_command(
     target: Optional[str] = typer.Option(None, "--target", help="Target triple [default: this host]."),  # noqa: UP045
     fmt: Optional[str] = typer.Option(None, "--format", help="tar.zst (default), tar.gz, tar.xz or dir."),  # noqa: UP045
     level: Optional[int] = typer.Option(None, "--compression-level", help="Compression level of the archive."),  # noqa: UP045
+    threads: int = typer.Option(0, "--compression-threads", min=0, help="Compression threads (0: all cores); the output does not depend on it."),
     find_links: list[Path] = typer.Option([], "--find-links", help="A directory of wheels to take locked files from."),  # noqa: B008
     offline: bool = typer.Option(False, "--offline", help="Fetch nothing; use the cache, --find-links and --python-archive."),
     no_smoke_test: bool = typer.Option(False, "--no-smoke-test", help="Skip running the bundle before archiving it."),
@@ -61,6 +62,7 @@ def build_command(
             out_dir=out_dir.absolute() if out_dir else None,
             find_links=tuple(p.absolute() for p in find_links),
             smoke_test=not no_smoke_test,
+            compression_threads=threads,
         ),
     )
     state.console.close()
