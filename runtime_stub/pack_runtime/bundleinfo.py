@@ -1,0 +1,105 @@
+"""Reading `.pack/bundle.json` inside a running bundle: a plain dict typed as BundleInfo, after
+checking the schema version. Standard library only; pack writes the file with
+packager.manifest, whose docs (docs/bundle-format.md) describe every field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypedDict, cast
+
+BUNDLE_JSON = ".pack/bundle.json"
+SCHEMA_VERSION = 1
+_DAMAGED = "; the bundle is damaged or was not built by pack"
+
+
+class BundleInfoError(ValueError):
+    """`bundle.json` is missing, malformed or of a schema this code does not know."""
+
+
+class PythonInfo(TypedDict):
+    version: str
+    implementation: str
+    asset: str
+    sha256: str
+    tag: str
+    flavor: str
+    freethreaded: bool
+
+
+class LockInfo(TypedDict):
+    path: str
+    format: str
+    sha256: str
+
+
+class EntryPointInfo(TypedDict):
+    name: str
+    module: str
+    attr: str | None
+    distribution: str
+
+
+class BuildInfo(TypedDict):
+    source_date_epoch: int
+    time: str
+
+
+class BundleInfo(TypedDict):
+    schema: int
+    name: str
+    version: str
+    target: str
+    python: PythonInfo
+    lock: LockInfo | None
+    entry_points: list[EntryPointInfo]
+    self_command: str | None
+    env: dict[str, str]
+    prepend_path: list[str]
+    isolated: bool
+    strip: list[str]
+    allow_unhashed: bool
+    pack_version: str
+    build: BuildInfo
+
+
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "version": str,
+    "target": str,
+    "python": dict,
+    "entry_points": list,
+    "env": dict,
+    "pack_version": str,
+    "build": dict,
+}
+
+
+def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
+    """Parse the bytes of a `bundle.json`; errors name `source`."""
+    try:
+        obj: Any = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BundleInfoError(f"{source}: not valid JSON ({exc}){_DAMAGED}") from None
+    if not isinstance(obj, dict):
+        raise BundleInfoError(f"{source}: not a JSON object{_DAMAGED}")
+    schema = obj.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise BundleInfoError(
+            f"{source}: schema {schema!r} is not {SCHEMA_VERSION}, the only one this "
+            "code reads; use the pack version that built the bundle"
+        )
+    for key, kind in _REQUIRED.items():
+        if not isinstance(obj.get(key), kind):
+            raise BundleInfoError(f"{source}: {key!r} is missing or of the wrong type{_DAMAGED}")
+    return cast(BundleInfo, obj)
+
+
+def read_bundle_info(root: Path) -> BundleInfo:
+    """Read `root/.pack/bundle.json`, `root` being the bundle's top folder."""
+    path = Path(root) / BUNDLE_JSON
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleInfoError(f"{path}: cannot be read ({exc.strerror})") from None
+    return parse_bundle_info(data, str(path))

@@ -1,0 +1,36 @@
+"""The stub's errors: the modules raise them and only cli.py prints them. Each class carries
+the exit status its command ends with, so the status tells a script what went wrong."""
+
+from __future__ import annotations
+
+
+class StubError(Exception):
+    """Root of every error the stub reports: a one-line message saying what was wrong, where,
+    and what to do next."""
+
+    exit_code = 1
+
+
+class RefusedError(StubError):
+    """The request is not allowed as given (bad arguments, not a pack bundle, another app,
+    no confirmation); nothing was changed."""
+
+    exit_code = 2
+
+
+class NetworkError(StubError):
+    """A download failed."""
+
+    exit_code = 3
+
+
+class ChecksumError(StubError):
+    """Bytes did not match their published sha256, or an archive tried to escape its target."""
+
+    exit_code = 4
+
+
+class BrokenBundleError(StubError):
+    """A new version failed its verification or its smoke test; it was not switched to."""
+
+    exit_code = 5

@@ -1,0 +1,147 @@
+"""Getting an update archive: from a local path or an http(s) URL, with the sha256 published
+beside it (`<archive>.sha256`, sha256sum format) or given on the command line. The copy it
+returns is the one whose bytes were hashed, so nothing can change between check and use."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from .errors import ChecksumError, NetworkError, RefusedError, StubError
+
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_CHUNK = 1 << 20
+TIMEOUT = 60.0
+USER_AGENT = "pack-runtime (self update)"
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def check_digest_syntax(digest: str) -> str:
+    if not _HEX64.match(digest):
+        raise RefusedError(f"--sha256 {digest!r} is not a sha256 digest (64 hex digits)")
+    return digest.lower()
+
+
+def parse_sha256_file(text: str, where: str, archive_name: str) -> str:
+    """The digest from a sha256sum-format file (`<hex>  <name>` or just `<hex>`); when a
+    file name is given it must be the archive's."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    fields = lines[0].split() if lines else []
+    if not fields or not _HEX64.match(fields[0]):
+        raise ChecksumError(f"{where}: no sha256 digest in it (expected `<64 hex>  <file>`)")
+    if len(fields) > 1:
+        named = fields[1].lstrip("*")
+        if named.rsplit("/", 1)[-1] != archive_name:
+            raise ChecksumError(f"{where} is the digest of {named!r}, not of {archive_name!r}")
+    return fields[0].lower()
+
+
+def _copy_hashing(src: IO[bytes], dest: Path) -> str:
+    """Copy while hashing. Errors writing `dest` become StubError (not OSError) so that a
+    full disk is not reported as a network failure by the caller."""
+    h = hashlib.sha256()
+    try:
+        out = open(dest, "wb")  # noqa: SIM115 (closed by the `with` below; its error differs)
+    except OSError as exc:
+        raise StubError(f"cannot write {dest}: {exc.strerror}") from exc
+    with out:
+        while True:
+            chunk = src.read(_CHUNK)
+            if not chunk:
+                break
+            h.update(chunk)
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise StubError(f"cannot write {dest}: {exc.strerror}") from exc
+    return h.hexdigest()
+
+
+def _compare(source: str, expected: str, actual: str, copy: Path) -> None:
+    if expected != actual:
+        copy.unlink()
+        raise ChecksumError(
+            f"{source}: sha256 mismatch: expected {expected}, got {actual}; the archive is "
+            "corrupt or not the one that was published"
+        )
+
+
+def fetch(source: str, into: Path, sha256: str | None = None) -> Path:
+    """Copy (or download) `source` into the directory `into`, check its sha256 and return
+    the copy."""
+    if is_url(source):
+        return _fetch_url(source, into, sha256)
+    return _fetch_file(Path(source), into, sha256)
+
+
+def _fetch_file(path: Path, into: Path, sha256: str | None) -> Path:
+    if not path.is_file():
+        raise RefusedError(f"{path}: no such file")
+    if sha256 is None:
+        sums = path.with_name(path.name + ".sha256")
+        if not sums.is_file():
+            raise RefusedError(
+                f"{sums} not found; pass --sha256 HEX with the digest published for {path.name}"
+            )
+        expected = parse_sha256_file(sums.read_text(errors="replace"), str(sums), path.name)
+    else:
+        expected = check_digest_syntax(sha256)
+    copy = into / path.name
+    with open(path, "rb") as src:
+        actual = _copy_hashing(src, copy)
+    _compare(str(path), expected, actual, copy)
+    return copy
+
+
+def _with_suffix(url: str, suffix: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=parts.path + suffix))
+
+
+def _open(url: str) -> http.client.HTTPResponse:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=TIMEOUT)
+    except urllib.error.HTTPError as exc:
+        raise NetworkError(f"GET {url}: HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        raise NetworkError(f"GET {url}: {exc.reason}") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise NetworkError(f"GET {url}: {exc}") from exc
+    return response
+
+
+def _fetch_url(url: str, into: Path, sha256: str | None) -> Path:
+    name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name or "update"
+    if sha256 is None:
+        sums_url = _with_suffix(url, ".sha256")
+        with _open(sums_url) as response:
+            try:
+                text = response.read(1 << 16).decode(errors="replace")
+            except (OSError, http.client.HTTPException) as exc:
+                raise NetworkError(f"GET {sums_url}: {exc}") from exc
+        expected = parse_sha256_file(text, sums_url, name)
+    else:
+        expected = check_digest_syntax(sha256)
+    copy = into / name
+    with _open(url) as response:
+        length = response.headers.get("Content-Length")
+        try:
+            actual = _copy_hashing(response, copy)
+        except (OSError, http.client.HTTPException) as exc:  # timeouts are OSErrors
+            raise NetworkError(f"GET {url}: {exc}") from exc
+    if length is not None and length.isdigit() and copy.stat().st_size != int(length):
+        raise NetworkError(
+            f"GET {url}: connection closed after {copy.stat().st_size} of {length} bytes"
+        )
+    _compare(url, expected, actual, copy)
+    return copy

@@ -1,0 +1,193 @@
+"""The `.pack/files` list: every file and symlink of a bundle with its sha256 (or link target),
+one compact JSON object per line, sorted by path. Standard library only: it runs inside bundles
+(`self verify`) and pack imports it to write the list at build time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FILES_LIST = ".pack/files"
+_CHUNK = 1 << 20
+
+
+class FileListError(ValueError):
+    """A `.pack/files` is malformed, or a tree holds something the list cannot describe."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A regular file (`type` "file": sha256, size, mode "755" or "644") or a symlink
+    (`type` "link": target). `path` is POSIX, relative to the bundle root."""
+
+    path: str
+    type: str
+    sha256: str = ""
+    size: int = 0
+    mode: str = ""
+    target: str = ""
+
+    def to_json(self) -> str:
+        if self.type == "link":
+            obj: dict[str, Any] = {"path": self.path, "type": "link", "target": self.target}
+        else:
+            obj = {
+                "path": self.path,
+                "type": "file",
+                "sha256": self.sha256,
+                "size": self.size,
+                "mode": self.mode,
+            }
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class Report:
+    """What differs between a tree and its list: paths, sorted. A file with other bytes or
+    another mode, and a symlink with another target (or a file that became a link, or the
+    reverse) are `modified`."""
+
+    modified: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.modified or self.missing or self.unexpected)
+
+
+def mode_of(st_mode: int) -> str:
+    """The normalised mode pack records: "755" when any execute bit is set, else "644"
+    (what the archive writer stores, so a umask at unpack time does not count as a change)."""
+    return "755" if st_mode & 0o111 else "644"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        chunk = f.read(_CHUNK)
+        while chunk:
+            h.update(chunk)
+            chunk = f.read(_CHUNK)
+    return h.hexdigest()
+
+
+def scan_tree(root: Path) -> list[Entry]:
+    """Describe every file and symlink below `root` except `.pack/files` itself, sorted by
+    path. Symlinks are recorded, never followed."""
+    root = Path(root)
+    entries: list[Entry] = []
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as it:
+            children = list(it)
+        for child in children:
+            rel = prefix + child.name
+            st = child.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                entries.append(Entry(rel, "link", target=str(Path(child.path).readlink())))
+            elif stat.S_ISDIR(st.st_mode):
+                pending.append((Path(child.path), rel + "/"))
+            elif stat.S_ISREG(st.st_mode):
+                if rel == FILES_LIST:
+                    continue
+                entries.append(
+                    Entry(rel, "file", sha256_of(Path(child.path)), st.st_size, mode_of(st.st_mode))
+                )
+            else:
+                raise FileListError(f"{child.path}: not a file, folder or symlink")
+    entries.sort(key=lambda e: e.path)
+    return entries
+
+
+def dumps(entries: list[Entry]) -> str:
+    """The text of a `.pack/files` for `entries` (sorted here, so any order may be given)."""
+    return "".join(e.to_json() + "\n" for e in sorted(entries, key=lambda e: e.path))
+
+
+def write_files_list(root: Path) -> None:
+    """Write `root/.pack/files` describing the tree (atomically: temp file, then rename)."""
+    target = Path(root) / FILES_LIST
+    text = dumps(scan_tree(root))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        tmp.chmod(0o644)
+        tmp.replace(target)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+
+
+def _field(obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise FileListError(f"{where}: {key!r} is missing or not a {kind.__name__}")
+    return value
+
+
+def parse_line(line: str, where: str) -> Entry:
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        raise FileListError(f"{where}: not a JSON object ({exc})") from None
+    if not isinstance(obj, dict):
+        raise FileListError(f"{where}: not a JSON object")
+    path = _field(obj, "path", str, where)
+    kind = obj.get("type")
+    if kind == "link":
+        return Entry(path, "link", target=_field(obj, "target", str, where))
+    if kind == "file":
+        digest = _field(obj, "sha256", str, where)
+        size = _field(obj, "size", int, where)
+        mode = _field(obj, "mode", str, where)
+        if mode not in ("755", "644"):
+            raise FileListError(f"{where}: mode {mode!r} is not '755' or '644'")
+        return Entry(path, "file", digest, size, mode)
+    raise FileListError(f"{where}: type {kind!r} is not 'file' or 'link'")
+
+
+def loads(text: str, source: str = FILES_LIST) -> list[Entry]:
+    """Parse the text of a `.pack/files`; errors name `source` and the line."""
+    return [
+        parse_line(line, f"{source} line {n}")
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip()
+    ]
+
+
+def read_files_list(path: Path) -> list[Entry]:
+    with open(path, encoding="utf-8") as f:
+        return loads(f.read(), str(path))
+
+
+def compare(expected: list[Entry], actual: list[Entry]) -> Report:
+    """Compare a recorded list with what was found. Sizes are implied by the digest."""
+    want = {e.path: e for e in expected}
+    have = {e.path: e for e in actual}
+    report = Report()
+    for path in sorted(want.keys() | have.keys()):
+        w: Entry | None = want.get(path)
+        h: Entry | None = have.get(path)
+        if h is None:
+            report.missing.append(path)
+        elif w is None:
+            report.unexpected.append(path)
+        elif (w.type, w.sha256, w.mode, w.target) != (h.type, h.sha256, h.mode, h.target):
+            report.modified.append(path)
+    return report
+
+
+def verify_tree(root: Path) -> Report:
+    """Check the tree at `root` against its own `.pack/files`."""
+    root = Path(root)
+    return compare(read_files_list(root / FILES_LIST), scan_tree(root))
