@@ -20,7 +20,7 @@ build/python-archive.path: $(STAMP)
 	@mkdir -p build
 	@if [ -n "$(PYTHON_ARCHIVE)" ]; then \
 		echo "$(abspath $(PYTHON_ARCHIVE))" > $@; \
-	elif archive=$$($(PACK) -q python fetch $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') --print-path 2>/dev/null); then \
+	elif archive=$$($(PACK) -q python fetch $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') 2>/dev/null); then \
 		echo "$$archive" > $@; \
 	else \
 		echo "make: python-build-standalone is unreachable; making an interpreter archive from the local Python (tests/helpers/python_archive.py)"; \
