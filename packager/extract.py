@@ -23,7 +23,7 @@ def open_tar(archive: Path) -> Iterator[tarfile.TarFile]:
     name = archive.name
     if name.endswith((".tar.zst", ".tzst")):
         with open(archive, "rb") as raw:
-            reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[assignment]
+            reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(raw)
             with tarfile.open(fileobj=reader, mode="r|") as tar:
                 yield tar
     else:
@@ -60,9 +60,16 @@ def safe_extract(archive: Path, dest: Path) -> None:
     # A link that was harmless when written can point outside once later links exist
     # (`a -> .` then `b -> a/..`), so every link is checked again against the final tree.
     for name in links:
-        resolved = Path(os.path.realpath(root / name))
-        if not resolved.is_relative_to(root):
-            raise _unsafe(archive, name, "a symlink that resolves outside the target")
+        if not _resolves_inside(root, name):
+            raise _unsafe(archive, name, _ESCAPING_LINK)
+
+
+_ESCAPING_LINK = "a symlink that resolves outside the target"
+
+
+def _resolves_inside(root: Path, name: str) -> bool:
+    """Whether `root/name`, with every symlink written so far followed, stays in `root`."""
+    return Path(os.path.realpath(root / name)).is_relative_to(root)
 
 
 def _unsafe(archive: Path, name: str, why: str) -> UnsafeArchiveError:
@@ -95,6 +102,8 @@ def _check_member(archive: Path, root: Path, member: tarfile.TarInfo) -> str:
         target = posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))
         if target == ".." or target.startswith("../"):
             raise _unsafe(archive, raw, f"a symlink pointing outside ({member.linkname!r})")
+        if not _resolves_inside(root, posixpath.join(posixpath.dirname(name), member.linkname)):
+            raise _unsafe(archive, raw, _ESCAPING_LINK)
     elif member.islnk():
         target = _inside_name(archive, raw, member.linkname, what="a hard link to")
         _no_symlink_on_path(archive, root, raw, target)

@@ -4,9 +4,10 @@ lock can be planned for a platform other than the one pack runs on."""
 
 from __future__ import annotations
 
+import os
 import platform
-import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from packaging import tags
@@ -73,7 +74,7 @@ class Target:
 
 
 def parse_target(text: str) -> Target:
-    text = text.strip()
+    text = text.strip().lower()
     if text not in KNOWN_TRIPLES:
         import difflib
 
@@ -85,23 +86,111 @@ def parse_target(text: str) -> Target:
     return Target(text)
 
 
-def host_target() -> Target:
-    """The target of the machine pack runs on (baseline microarchitecture)."""
-    machine = platform.machine().lower()
-    arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    if sys.platform == "darwin":
-        return Target(f"{arch}-apple-darwin")
-    libc_name, _ = platform.libc_ver()
-    libc = "gnu" if libc_name == "glibc" else "musl"
-    return Target(f"{arch}-unknown-linux-{libc}")
+_ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8": "aarch64"}
+
+
+def host_target(
+    *, system: str | None = None, machine: str | None = None, libc: Libc | None = None
+) -> Target:
+    """The target of the machine pack runs on, at the baseline microarchitecture (a bundle
+    built for it runs on every machine of that architecture). The arguments replace detection,
+    to ask about another machine."""
+    system = (system or platform.system()).lower()
+    machine = (machine or platform.machine()).lower()
+    arch = _ARCH_ALIASES.get(machine, machine)
+    if system == "darwin":
+        triple = f"{arch}-apple-darwin"
+    elif system == "linux":
+        triple = f"{arch}-unknown-linux-{libc or host_libc()}"
+    else:
+        triple = f"{arch}-{system}"
+    if triple not in KNOWN_TRIPLES:
+        raise ConfigError(
+            f"this host ({system} on {machine}) is not a platform pack builds for; "
+            f"pass --target with one of: {', '.join(KNOWN_TRIPLES)}"
+        )
+    return Target(triple)
+
+
+def host_libc() -> Libc:
+    """The C library of this Linux host: glibc when the process runs on it, musl when its
+    loader is installed (Alpine), else glibc."""
+    if _glibc_version() is not None:
+        return "gnu"
+    if any(Path("/lib").glob("ld-musl-*.so.1")):
+        return "musl"
+    return "gnu"
+
+
+def _glibc_version() -> str | None:
+    """ "2.36" from the running C library; None when it is not glibc."""
+    try:
+        found = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+    if not found or not found.startswith("glibc "):
+        return None
+    return found.split()[1]
 
 
 def host_glibc() -> tuple[int, int] | None:
-    name, version = platform.libc_ver()
-    if name != "glibc" or not version:
+    """The glibc version of this host, for wheel tags. It is the version of the running
+    library (as pip and packaging read it), not the symbol versions the interpreter binary
+    happens to reference."""
+    version = _glibc_version()
+    if version is None:
+        name, version = platform.libc_ver()
+        if name != "glibc" or not version:
+            return None
+    try:
+        major, minor = version.split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
         return None
-    major, minor = version.split(".")[:2]
-    return int(major), int(minor)
+
+
+# CPU flags (as /proc/cpuinfo names them) each x86-64 microarchitecture level adds.
+_X86_64_LEVELS = (
+    ("v2", {"cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3"}),
+    ("v3", {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}),
+    ("v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
+)
+
+
+def x86_64_level(cpuinfo: str | None = None) -> str:
+    """The highest x86-64 microarchitecture level ("" for the baseline, "v2".."v4") whose
+    instructions this CPU has, from `/proc/cpuinfo` text (read when not given)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            return ""
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            flags = set(value.split())
+            break
+    level = ""
+    for name, needed in _X86_64_LEVELS:
+        if not needed <= flags:
+            break
+        level = name
+    return level
+
+
+def can_run_on_host(
+    target: Target, *, host: Target | None = None, level: str | None = None
+) -> bool:
+    """Whether a bundle for `target` can run here (to smoke-test it): same OS, architecture
+    and C library, and a CPU with the target's microarchitecture level."""
+    host = host or host_target()
+    if (target.os, target.arch, target.libc) != (host.os, host.arch, host.libc):
+        return False
+    if not target.level:
+        return True
+    have = x86_64_level() if level is None else level
+    return bool(have) and have >= target.level
 
 
 def _platforms(target: Target, glibc: tuple[int, int] | None) -> list[str]:

@@ -162,6 +162,30 @@ def archive_in_subprocess(
     return proc.stdout.strip()
 
 
+def diff_archives(a: Path, b: Path) -> list[str]:
+    """Why two archives (or bundle directories) differ, member by member: for the message of
+    a failed reproducibility assertion. Empty when their contents agree (the bytes may still
+    differ, e.g. in compression)."""
+    from packager.archive import read_bundle
+
+    def members(source: Path) -> dict[str, tuple[object, ...]]:
+        return {
+            m.path: (m.kind, m.size, m.executable, m.target, m.sha256)
+            for m in read_bundle(source, digests=True)
+        }
+
+    left, right = members(a), members(b)
+    lines = []
+    for path in sorted(left.keys() | right.keys()):
+        if path not in right:
+            lines.append(f"only in {a.name}: {path}")
+        elif path not in left:
+            lines.append(f"only in {b.name}: {path}")
+        elif left[path] != right[path]:
+            lines.append(f"differs: {path}: {left[path]} != {right[path]}")
+    return lines
+
+
 def _main(argv: list[str]) -> int:
     from packager.archive import ArchiveOptions, mtime_from_env, write_archive
 

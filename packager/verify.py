@@ -1,0 +1,106 @@
+"""Proving a bundle is what pack built: every file and symlink checked against the bundle's own
+`.pack/files` (an archive is streamed and hashed, never unpacked), and an archive against the
+`.sha256` file beside it when there is one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pack_runtime.filelist import FILES_LIST, Entry, FileListError, Report, compare, loads, mode_of
+
+from ._fs import sha256_file
+from .archive import read_bundle, sha256_sidecar
+from .errors import ChecksumError
+
+ChecksumState = Literal["ok", "mismatch", "absent", "not-applicable"]
+_SUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    source: Path
+    report: Report
+    checked: int
+    checksum: ChecksumState
+    expected_sha256: str = ""
+    actual_sha256: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and self.checksum in ("ok", "absent", "not-applicable")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": str(self.source),
+            "ok": self.ok,
+            "checked": self.checked,
+            "modified": self.report.modified,
+            "missing": self.report.missing,
+            "unexpected": self.report.unexpected,
+            "archive_sha256": {
+                "state": self.checksum,
+                "expected": self.expected_sha256,
+                "actual": self.actual_sha256,
+            },
+        }
+
+
+def verify_bundle(source: Path) -> VerifyResult:
+    """Check the bundle in `source` (archive or directory). Differences are reported in the
+    result; a bundle that cannot be checked at all (no readable `.pack/files`) is an error."""
+    checksum: ChecksumState = "not-applicable"
+    expected = actual = ""
+    if source.is_file():
+        checksum, expected, actual = _check_sidecar(source)
+    listed: bytes | None = None
+    found: list[Entry] = []
+    for member in read_bundle(source, digests=True, keep=lambda p: p == FILES_LIST):
+        if member.path == FILES_LIST and member.kind == "file":
+            listed = member.data
+        elif member.kind == "file":
+            mode = mode_of(0o755 if member.executable else 0o644)
+            found.append(Entry(member.path, "file", member.sha256, member.size, mode))
+        elif member.kind == "link":
+            found.append(Entry(member.path, "link", target=member.target))
+        elif member.kind == "other":
+            found.append(Entry(member.path, "other"))
+    if listed is None:
+        raise ChecksumError(
+            f"{source} has no {FILES_LIST}, so there is nothing to verify it against; "
+            "it is damaged or was not built by pack"
+        )
+    try:
+        expected_entries = loads(listed.decode("utf-8"), f"{source}: {FILES_LIST}")
+    except (FileListError, UnicodeDecodeError) as exc:
+        raise ChecksumError(f"{exc}; the bundle is damaged or was not built by pack") from None
+    return VerifyResult(
+        source=source,
+        report=compare(expected_entries, found),
+        checked=len(expected_entries),
+        checksum=checksum,
+        expected_sha256=expected,
+        actual_sha256=actual,
+    )
+
+
+def _check_sidecar(archive: Path) -> tuple[ChecksumState, str, str]:
+    sidecar = sha256_sidecar(archive)
+    if not sidecar.is_file():
+        return "absent", "", ""
+    lines = sidecar.read_text(encoding="utf-8", errors="replace").splitlines()
+    sums = [m for line in lines if (m := _SUM_LINE.match(line.strip()))]
+    if not sums:
+        raise ChecksumError(
+            f"{sidecar} is not in sha256sum format ('<hex>  {archive.name}'); "
+            "re-download it or delete it"
+        )
+    # The line for this file name, else the only line (the archive may have been renamed).
+    named = [m for m in sums if m.group(2) == archive.name]
+    if not named and len(sums) > 1:
+        raise ChecksumError(f"{sidecar} has no line for {archive.name}; re-download it")
+    expected = (named or sums)[0].group(1).lower()
+    actual = sha256_file(archive)
+    return ("ok" if actual == expected else "mismatch"), expected, actual
