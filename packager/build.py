@@ -4,14 +4,11 @@ step lives in its own module; this one only decides the order and what is staged
 
 from __future__ import annotations
 
-import datetime
-import json
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
 from ._fs import remove_tree
 from .archive import Artifact, ArchiveOptions, mtime_from_env, write_archive
 from .bundle import (
@@ -25,15 +22,18 @@ from .bundle import (
 )
 from .config import PackConfig
 from .context import Context
-from .envs import provision_env
+from .envs import plan_environment, provision_layers
 from .errors import BuildError, ConfigError
-from .install import build_wheel, uv_bin
+from .install import build_wheel
 from .launcher import EntryPoint
-from .lockfile import LockPlan, find_lock, plan_lock
-from .pythons import InterpreterArchive, local_archive
-from .runtime import Runtime, provision_runtime
-from .targets import Target, host_glibc, host_target, marker_environment, parse_target, supported_tags
-from .venv import relative_symlinks_only, site_packages
+from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
+from .manifest import EntryPoint as ManifestEntryPoint
+from .lockfile import LockPlan, find_lock
+from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
+from .runtime import Runtime
+from .targets import Target, can_run_on_host, host_target, parse_target
+from .strip import apply_strip
+from .venv import site_packages
 
 from pack_runtime.filelist import write_files_list  # noqa: E402  (stdlib-only, shipped in bundles)
 
@@ -43,6 +43,8 @@ class BuildOptions:
     out_dir: Path | None = None
     find_links: tuple[Path, ...] = ()
     smoke_test: bool = True
+    refresh: bool = False  # provision the layers afresh in the staging dir; the cache is not used
+    compression_threads: int = 0  # 0: all cores; the archive bytes do not depend on it
 
 
 @dataclass(frozen=True)
@@ -89,24 +91,21 @@ def _target(cfg: PackConfig) -> Target:
 
 
 def obtain_interpreter_archive(ctx: Context, cfg: PackConfig, target: Target) -> InterpreterArchive:
-    if cfg.python_archive is not None:
-        archive = local_archive(cfg.python_archive)
-        if archive.triple.split("-", 1)[1] != target.triple.split("-", 1)[1] or archive.triple.split("-")[0].split("_v")[0] != target.arch:
-            raise ConfigError(
-                f"{cfg.python_archive.name} is for {archive.triple}, but the target is {target}"
-            )
-        return archive
-    raise ConfigError(
-        "no interpreter: pass --python-archive FILE (a python-build-standalone install_only "
-        "archive) or set [tool.pack] python-archive"
+    """The verified interpreter archive: `python-archive`, else the pin in pack.lock, else the
+    `python` request resolved and fetched (the cache makes that a no-op after the first)."""
+    return obtain_interpreter(
+        ctx,
+        request=cfg.python,
+        variant=cfg.python_variant,
+        flavor=cfg.python_flavor,
+        archive=cfg.python_archive,
+        target=target,
+        mirror=cfg.python_mirror,
+        pin_file=cfg.project_dir / PIN_FILE,
     )
 
 
-def _build_time(epoch: int) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def bundle_metadata(
+def bundle_manifest(
     cfg: PackConfig,
     version: str,
     target: Target,
@@ -114,42 +113,41 @@ def bundle_metadata(
     plan: LockPlan,
     entry_points: list[EntryPoint],
     epoch: int,
-) -> dict[str, object]:
+) -> BundleManifest:
     a = runtime.archive
-    return {
-        "schema": 1,
-        "name": cfg.name,
-        "version": version,
-        "target": target.triple,
-        "python": {
-            "version": a.version,
-            "implementation": "cpython",
-            "asset": a.filename,
-            "sha256": a.sha256,
-            "tag": a.tag,
-            "flavor": a.flavor,
-            "freethreaded": a.freethreaded,
-        },
-        "lock": {
-            "path": plan.source.path.relative_to(cfg.project_dir).as_posix()
-            if plan.source.path.is_relative_to(cfg.project_dir)
-            else plan.source.path.name,
-            "format": plan.source.format,
-            "sha256": plan.source.sha256,
-        },
-        "entry_points": [
-            {"name": ep.name, "module": ep.module, "attr": ep.attr, "distribution": ep.distribution}
+    lock_path = plan.source.path
+    return BundleManifest(
+        name=cfg.name,
+        version=version,
+        target=target.triple,
+        python=PythonBuild(
+            version=a.version,
+            implementation="cpython",
+            asset=a.filename,
+            sha256=a.sha256,
+            tag=a.tag or "",
+            flavor=a.flavor,
+            freethreaded=a.freethreaded,
+        ),
+        lock=LockRef(
+            path=lock_path.relative_to(cfg.project_dir).as_posix()
+            if lock_path.is_relative_to(cfg.project_dir)
+            else lock_path.name,
+            format=plan.source.format,
+            sha256=plan.source.sha256,
+        ),
+        entry_points=tuple(
+            ManifestEntryPoint(ep.name, ep.module, ep.attr or None, ep.distribution)
             for ep in entry_points
-        ],
-        "self_command": cfg.self_command,
-        "env": dict(cfg.env),
-        "prepend_path": list(cfg.prepend_path),
-        "isolated": cfg.isolated,
-        "strip": list(cfg.strip),
-        "allow_unhashed": cfg.allow_unhashed,
-        "pack_version": __version__,
-        "build": {"source_date_epoch": epoch, "time": _build_time(epoch)},
-    }
+        ),
+        build=BuildInfo.from_epoch(epoch),
+        self_command=cfg.self_command,
+        env=dict(cfg.env),
+        prepend_path=cfg.prepend_path,
+        isolated=cfg.isolated,
+        strip=cfg.strip,
+        allow_unhashed=cfg.allow_unhashed,
+    )
 
 
 def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
@@ -170,43 +168,34 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         if not extra.exists():
             raise ConfigError(f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist")
     archive = obtain_interpreter_archive(ctx, cfg, target)
-    ctx.reporter.step(f"Reading {lock.path.name}")
-    plan = plan_lock(
-        lock,
-        uv=uv_bin(),
-        environment=marker_environment(target, archive.version, freethreaded=archive.freethreaded),
-        tags=supported_tags(
-            target, archive.minor, freethreaded=archive.freethreaded,
-            glibc=host_glibc() if target == host_target() else None,
-        ),
-        extras=cfg.extras,
-        groups=cfg.groups,
-    )
+    plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
 
-    # Execute.
-    provisioned: dict[str, bool] = {}
-    runtime_existed = (ctx.cache_dir / "pythons" / archive.sha256 / ".provisioned").is_file()
-    runtime = provision_runtime(ctx, archive)
-    provisioned["runtime"] = not runtime_existed
-    from .wheels import obtain_all
-
-    files = obtain_all(ctx, plan.artifacts, options.find_links)
-    env_entry, provisioned["environment"] = provision_env(ctx, runtime, target, plan, files)
-
+    # Execute. With --refresh the layers are provisioned inside the staging directory, so
+    # they are removed with it and the cache is neither used nor changed for them.
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir))
     try:
+        ephemeral = work / "layers" if options.refresh else None
+        if ephemeral is not None:
+            ephemeral.mkdir()
+        layers = provision_layers(
+            ctx, archive, target, plan, find_links=options.find_links, ephemeral=ephemeral
+        )
+        runtime, env_entry = layers.runtime, layers.env
+        provisioned = dict(layers.provisioned)
         app_files: list[Path] = []
         version = cfg.version
         if cfg.has_build_system:
             ctx.reporter.step(f"Building the wheel of {cfg.name}")
-            wheel = build_wheel(ctx, cfg.project_dir, work / "wheel", runtime.exe)
+            wheel = build_wheel(
+                ctx, cfg.project_dir, work / "wheel", runtime.exe, find_links=options.find_links
+            )
             app_files.append(wheel)
             if version is None:
                 version = wheel.name.split("-")[1]
         if version is None:
             raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
-        app_files += _local_extras(ctx, cfg, work, runtime)
+        app_files += local_extra_wheels(ctx, cfg, work, runtime, find_links=options.find_links)
 
         root = work / f"{cfg.name}-{version}"
         root.mkdir()
@@ -229,19 +218,13 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         )
         add_runtime_stub(root, runtime)
         if cfg.strip:
-            from .strip import apply_strip
-
-            apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
-        bad_links = relative_symlinks_only(root)
-        if bad_links:
-            raise BuildError(f"the bundle has absolute or escaping symlinks: {', '.join(bad_links[:5])}")
-        meta = bundle_metadata(cfg, version, target, runtime, plan, entry_points, epoch)
+            removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
+            ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
+        manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch)
         (root / ".pack").mkdir(exist_ok=True)
-        (root / ".pack" / "bundle.json").write_text(
-            json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
         write_files_list(root)
-        if options.smoke_test and target.os == host_target().os and target.arch == host_target().arch:
+        if options.smoke_test and can_run_on_host(target):
             ctx.reporter.step("Smoke-testing the bundle")
             smoke_test(root, entry_points)
 
@@ -251,7 +234,12 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             root,
             dest,
             top=root.name,
-            options=ArchiveOptions(format=cfg.format, level=cfg.compression_level, mtime=epoch),
+            options=ArchiveOptions(
+                format=cfg.format,
+                level=cfg.compression_level,
+                threads=options.compression_threads,
+                mtime=epoch,
+            ),
         )
     finally:
         remove_tree(work)
@@ -266,13 +254,22 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     )
 
 
-def _local_extras(ctx: Context, cfg: PackConfig, work: Path, runtime: Runtime) -> list[Path]:
+def local_extra_wheels(
+    ctx: Context,
+    cfg: PackConfig,
+    work: Path,
+    runtime: Runtime,
+    *,
+    find_links: tuple[Path, ...] = (),
+) -> list[Path]:
     """`local-extra-deps`: wheels as they are; project directories built into wheels."""
     out: list[Path] = []
     for i, extra in enumerate(cfg.local_extra_deps):
         if extra.is_dir():
             ctx.reporter.step(f"Building the wheel of {extra.name}")
-            out.append(build_wheel(ctx, extra, work / f"extra-{i}", runtime.exe))
+            out.append(
+                build_wheel(ctx, extra, work / f"extra-{i}", runtime.exe, find_links=find_links)
+            )
         elif extra.suffix == ".whl":
             out.append(extra)
         else:

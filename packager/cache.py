@@ -1,7 +1,6 @@
-"""The pack cache: where verified downloads and provisioned environments live, and the one
-way an entry gets there (a file lock per entry, built in a temp dir, a `.provisioned` marker
-written last, renamed into place), so concurrent builds provision once and a crash leaves
-nothing a later build would trust."""
+"""The pack cache: where verified downloads and provisioned environments live, the one way an
+entry gets there (a file lock per entry, built in a temp dir, a `.provisioned` marker written
+last, renamed into place), and its upkeep: listing, pruning by last use, cleaning."""
 
 from __future__ import annotations
 
@@ -10,13 +9,14 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ._fs import remove_tree
-from .errors import PackError
+from .errors import ConfigError, PackError
 
 MARKER = ".provisioned"
 
@@ -25,7 +25,10 @@ DOWNLOADS = "downloads"  # verified archives: downloads/<sha256>/<filename>
 PYTHONS = "pythons"  # extracted interpreter trees: pythons/<archive sha256>/python/
 WHEELS = "wheels"  # verified wheels: wheels/<sha256>/<filename>
 ENVS = "envs"  # dependency environments: envs/<key>/{python -> runtime, venv/}
-UV = "uv"  # uv's own cache
+INDEX = "index"  # files an index lists for a pinned requirement: index/<key>/files.json
+UV = "uv"  # uv's own cache (kept by uv; pruned and cleaned through uv)
+
+KINDS = (DOWNLOADS, PYTHONS, WHEELS, ENVS, INDEX)
 
 
 @dataclass(frozen=True)
@@ -45,19 +48,44 @@ def cache_key(parts: dict[str, object]) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
+def _lock_path(entry: Path) -> Path:
+    return entry.parent / f"{entry.name}.lock"
+
+
 @contextlib.contextmanager
 def entry_lock(entry: Path) -> Iterator[None]:
     """Hold an exclusive lock on `<entry>.lock` (blocking): the one process that holds it
-    may create or replace the entry."""
+    may create or replace the entry. The kernel drops it when the holder dies."""
     entry.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = entry.parent / f"{entry.name}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(_lock_path(entry), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+@contextlib.contextmanager
+def try_entry_lock(entry: Path) -> Iterator[bool]:
+    """Like entry_lock, but never waits: yields False when another process holds it."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(_lock_path(entry), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held = True
+    except BlockingIOError:
+        held = False
+    try:
+        yield held
+    finally:
+        if held:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _partials(entry: Path) -> list[Path]:
+    return sorted(entry.parent.glob(f".{entry.name}.*.partial"))
 
 
 def provision(entry: Path, build: Callable[[Path], None]) -> bool:
@@ -71,15 +99,14 @@ def provision(entry: Path, build: Callable[[Path], None]) -> bool:
             return False
         if entry.exists() or entry.is_symlink():
             remove_tree(entry)
-        for stale in entry.parent.glob(f".{entry.name}.*.partial"):
+        for stale in _partials(entry):
             remove_tree(stale)
         tmp = entry.parent / f".{entry.name}.{os.getpid()}.partial"
-        remove_tree(tmp)
         tmp.mkdir(parents=True)
         try:
             build(tmp)
             (tmp / MARKER).write_text(json.dumps({"created": int(time.time())}) + "\n")
-            os.replace(tmp, entry)
+            tmp.replace(entry)
         except BaseException:
             remove_tree(tmp)
             raise
@@ -87,12 +114,155 @@ def provision(entry: Path, build: Callable[[Path], None]) -> bool:
 
 
 def touch_used(entry: Path) -> None:
-    """Record that an entry was used now (for `pack cache prune`): the marker's mtime."""
+    """Record that an entry was used now (for `pack cache prune`): the marker's mtime, or
+    the entry folder's for entries that are one verified file (wheels)."""
     with contextlib.suppress(OSError):
-        os.utime(entry / MARKER)
+        os.utime(entry / MARKER if (entry / MARKER).exists() else entry)
 
 
 def require_provisioned(entry: Path, what: str) -> Path:
     if not (entry / MARKER).is_file():
         raise PackError(f"{what} is not in the cache at {entry}")
     return entry
+
+
+@contextlib.contextmanager
+def ephemeral_root(parent: Path) -> Iterator[Path]:
+    """An empty directory laid out like a cache root, removed on exit: `--refresh`
+    provisions layers there so nothing cached is used or changed."""
+    parent.mkdir(parents=True, exist_ok=True)
+    path = parent / f".pack-refresh-{os.getpid()}-{time.monotonic_ns()}"
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        remove_tree(path)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    kind: str
+    key: str
+    path: Path
+    size: int  # bytes of its files, each hard-linked inode counted once
+    last_used: float  # seconds since the epoch
+    complete: bool  # marked provisioned (or, for one-file entries, holding its file)
+
+
+def _tree_size(path: Path, seen: set[tuple[int, int]]) -> int:
+    total = 0
+    paths = [path] if not path.is_dir() or path.is_symlink() else []
+    if not paths:
+        for dirpath, dirnames, filenames in os.walk(path):
+            paths += [Path(dirpath) / n for n in filenames + dirnames]
+    for p in paths:
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    return total
+
+
+def _complete(kind: str, entry: Path) -> bool:
+    if (entry / MARKER).is_file():
+        return True
+    # A wheel entry is complete once its (atomically renamed) file is there.
+    return (
+        kind == WHEELS
+        and entry.is_dir()
+        and any(p.is_file() and not p.name.startswith(".") for p in entry.iterdir())
+    )
+
+
+def _last_used(entry: Path) -> float:
+    for p in (entry / MARKER, entry):
+        with contextlib.suppress(OSError):
+            return p.stat().st_mtime
+    return 0.0
+
+
+def _keys(kind_dir: Path) -> list[str]:
+    """Entry keys under one kind folder, including those only present as leftovers
+    (`.<key>.<pid>.partial`); lock files are not entries."""
+    keys: set[str] = set()
+    if not kind_dir.is_dir():
+        return []
+    for child in kind_dir.iterdir():
+        name = child.name
+        if name.endswith(".lock"):
+            continue
+        if name.startswith("."):
+            if name.endswith(".partial"):
+                keys.add(name[1:].split(".", 1)[0])
+            continue
+        keys.add(name)
+    return sorted(keys)
+
+
+def list_entries(root: Path) -> list[CacheEntry]:
+    """Every entry of the cache at `root` (uv's own cache as one entry of kind `uv`)."""
+    found: list[CacheEntry] = []
+    for kind in KINDS:
+        for key in _keys(root / kind):
+            entry = root / kind / key
+            seen: set[tuple[int, int]] = set()
+            size = sum(_tree_size(p, seen) for p in [entry, *_partials(entry)] if p.exists())
+            found.append(
+                CacheEntry(kind, key, entry, size, _last_used(entry), _complete(kind, entry))
+            )
+    uv = root / UV
+    if uv.is_dir():
+        found.append(CacheEntry(UV, "", uv, _tree_size(uv, set()), _last_used(uv), True))
+    return found
+
+
+def _remove_entry(entry: Path) -> None:
+    remove_tree(entry)
+    for leftover in _partials(entry):
+        remove_tree(leftover)
+
+
+def prune(root: Path, *, older_than: float, now: float | None = None) -> list[CacheEntry]:
+    """Remove entries last used more than `older_than` seconds ago and every leftover of a
+    build that died; entries another process holds are skipped. Returns what was removed."""
+    cutoff = (time.time() if now is None else now) - older_than
+    removed: list[CacheEntry] = []
+    for item in list_entries(root):
+        if item.kind == UV or (item.complete and item.last_used >= cutoff):
+            continue
+        with try_entry_lock(item.path) as held:
+            if held:
+                _remove_entry(item.path)
+                removed.append(item)
+    return removed
+
+
+def clean(root: Path) -> list[CacheEntry]:
+    """Remove every entry no other process holds (and uv's cache, through uv by the caller)."""
+    removed: list[CacheEntry] = []
+    for item in list_entries(root):
+        if item.kind == UV:
+            continue
+        with try_entry_lock(item.path) as held:
+            if held:
+                _remove_entry(item.path)
+                removed.append(item)
+    return removed
+
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> float:
+    """`30d`, `12h`, `90m`, `2w`, `45s` in seconds."""
+    m = _AGE.match(text.lower())
+    if not m:
+        raise ConfigError(
+            f"--older-than {text!r} is not a duration; write a number and a unit: 30d, 12h, "
+            "90m, 2w or 45s"
+        )
+    return float(m[1]) * _UNITS[m[2]]

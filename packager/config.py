@@ -15,6 +15,7 @@ from typing import Any, Literal, cast, get_args
 from packaging.version import InvalidVersion, Version
 
 from .errors import ConfigError
+from .strip import check_strip_names
 
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -217,6 +218,11 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
                 f"{_where(pyproject, 'prepend-path')}: {entry!r} must be relative to the bundle "
                 "root and stay inside it"
             )
+
+    try:
+        check_strip_names(merged.get("strip", []))
+    except ConfigError as exc:
+        raise ConfigError(f"{pyproject}: {exc}") from exc
 
     level = merged.get("compression-level")
     if level is not None and not isinstance(level, int):

@@ -1,9 +1,11 @@
 """Everything pack asks of uv (the one installer): export is in lockfile; here, building the
-project's wheel and installing verified local files into a venv with no resolution."""
+project's wheel, installing verified local files into a venv with no resolution, and pinning a
+project's build requirements for a wheelhouse."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,19 +28,42 @@ def uv_env(ctx: Context) -> dict[str, str]:
         env.pop(key, None)
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_NO_PROGRESS"] = "1"
+    # uv's cache lives in pack's (unless the user chose one), so a cache carried into an air
+    # gap is complete and `pack cache clean` leaves nothing behind.
+    env.setdefault("UV_CACHE_DIR", str(ctx.cache_dir / "uv"))
     if ctx.offline:
         env["UV_OFFLINE"] = "1"
     return env
 
 
-def build_wheel(ctx: Context, project_dir: Path, out_dir: Path, python: Path) -> Path:
-    """Build the project's wheel (non-editable) with its own build backend; return its path."""
+def build_wheel(
+    ctx: Context,
+    project_dir: Path,
+    out_dir: Path,
+    python: Path,
+    *,
+    find_links: Sequence[Path] = (),
+) -> Path:
+    """Build the project's wheel (non-editable) with its own build backend; return its path.
+    Build requirements may come from `find_links` (what `pack fetch` puts in a wheelhouse)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    links: list[str | Path] = []
+    for directory in find_links:
+        links += ["--find-links", directory]
+    hint = "fix the project's build (try `uv build --wheel` in it)"
+    if ctx.offline:
+        hint = (
+            "offline, the build backend must be in uv's cache or a --find-links directory "
+            "(`pack fetch` puts it there)"
+        )
     run(
-        [uv_bin(), "build", "--wheel", "--no-config", "--out-dir", out_dir, "--python", python, project_dir],
+        [
+            uv_bin(), "build", "--wheel", "--no-config", *links, "--out-dir", out_dir,
+            "--python", python, project_dir,
+        ],
         what=f"building the wheel of {project_dir}",
         env=uv_env(ctx),
-        hint="fix the project's build (try `uv build --wheel` in it)",
+        hint=hint,
     )
     wheels = sorted(out_dir.glob("*.whl"))
     if len(wheels) != 1:
@@ -68,4 +93,40 @@ def install_files(
         ],
         what=what,
         env=env,
+    )
+
+
+def compile_build_requirements(
+    ctx: Context, requires: Sequence[str], *, python_version: str, platform: str, where: Path
+) -> str:
+    """Pin `requires` (a project's build-system.requires) with hashes for a Python version
+    and platform (`x86_64-unknown-linux-gnu`): a requirements lock of the build backend."""
+    with tempfile.TemporaryDirectory(prefix="pack-build-reqs-") as tmp:
+        source = Path(tmp) / "build-requirements.in"
+        source.write_text("".join(f"{r}\n" for r in requires), encoding="utf-8")
+        out = Path(tmp) / "build-requirements.txt"
+        run(
+            [
+                uv_bin(), "pip", "compile", "--no-config", "--generate-hashes", "--no-header",
+                "--no-annotate", "--quiet", "--python-version", python_version,
+                "--python-platform", platform, "-o", out, source,
+            ],
+            what=f"pinning the build requirements of {where} ({', '.join(requires)})",
+            env=uv_env(ctx),
+            hint="check [build-system] requires",
+        )
+        return out.read_text(encoding="utf-8")
+
+
+def clear_uv_cache(ctx: Context, *, prune: bool) -> None:
+    """`uv cache prune` (entries uv no longer needs) or `uv cache clean` on pack's own uv
+    cache, never on one the user chose with UV_CACHE_DIR."""
+    own = ctx.cache_dir / "uv"
+    if not own.is_dir():
+        return
+    run(
+        [uv_bin(), "cache", "prune" if prune else "clean", "--cache-dir", own, "--quiet"],
+        what=f"{'pruning' if prune else 'cleaning'} uv's cache in {own}",
+        env=uv_env(ctx),
+        hint="another uv process may be using it; try again when builds are done",
     )

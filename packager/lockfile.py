@@ -1,17 +1,18 @@
-"""Lockfiles in, one plan out: `pylock.toml` (PEP 751, read with packaging.pylock) and
-`uv.lock` (exported to pylock by uv) become the exact list of artifacts, each with its sha256,
-that a target needs. No resolution happens here: the lock is the whole closure."""
+"""Lockfiles in, one plan out: `pylock.toml` (PEP 751, read with packaging.pylock), `uv.lock`
+(exported to pylock by uv) and hashed `requirements.txt` become the exact list of artifacts, each
+with its sha256, that a target needs. No resolution happens here: the lock is the whole closure."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import tempfile
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
 
 from packaging.pylock import (
@@ -26,11 +27,15 @@ from packaging.pylock import (
     PylockValidationError,
 )
 from packaging.tags import Tag
+from packaging.utils import canonicalize_name
 
 from ._proc import run
-from .errors import LockError
+from .errors import ConfigError, LockError
 
-LockFormat = Literal["pylock", "uv.lock"]
+if TYPE_CHECKING:
+    from .context import Context
+
+LockFormat = Literal["pylock", "uv.lock", "requirements"]
 ArtifactKind = Literal["wheel", "sdist", "archive"]
 
 
@@ -78,13 +83,13 @@ def find_lock(project_dir: Path, configured: Path | None) -> LockSource:
             )
         return _source(configured)
     candidates = [project_dir / "pylock.toml", *sorted(project_dir.glob("pylock.*.toml"))]
-    candidates.append(project_dir / "uv.lock")
+    candidates += [project_dir / "uv.lock", project_dir / "requirements.txt"]
     for candidate in candidates:
         if candidate.is_file():
             return _source(candidate)
     raise LockError(
-        f"no lock file in {project_dir} (looked for pylock.toml, pylock.*.toml, uv.lock); "
-        "create one with `uv lock` or set [tool.pack] lock"
+        f"no lock file in {project_dir} (looked for pylock.toml, pylock.*.toml, uv.lock, "
+        "requirements.txt); create one with `uv lock` or set [tool.pack] lock"
     )
 
 
@@ -94,23 +99,40 @@ def _source(path: Path) -> LockSource:
         fmt: LockFormat = "uv.lock"
     elif name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml")):
         fmt = "pylock"
+    elif name.endswith(".txt"):
+        fmt = "requirements"
     else:
         raise LockError(
-            f"{path}: unrecognised lock file name; use pylock.toml, pylock.<name>.toml or uv.lock"
+            f"{path}: unrecognised lock file name; use pylock.toml, pylock.<name>.toml, uv.lock "
+            "or a hashed requirements .txt file"
         )
-    return LockSource(path=path.absolute(), format=fmt, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    return LockSource(
+        path=path.absolute(), format=fmt, sha256=hashlib.sha256(path.read_bytes()).hexdigest()
+    )
 
 
 def export_uv_lock(
     source: LockSource, uv: Path, *, extras: Sequence[str] = (), groups: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """Export uv.lock to pylock form with uv: the project itself left out, no dev
-    dependencies, nothing editable, and the lock used as it is (`--frozen`)."""
+    """Export uv.lock to pylock form with uv: the project itself left out, only the groups
+    asked for (not uv's default `dev`), nothing editable, and the lock used as it is
+    (`--frozen`)."""
+    _check_selection(source.path.parent / "pyproject.toml", extras, groups)
     with tempfile.TemporaryDirectory(prefix="pack-export-") as tmp:
         out = Path(tmp) / "pylock.toml"
         argv: list[str | Path] = [
-            uv, "export", "--format", "pylock.toml", "--frozen", "--no-emit-project",
-            "--no-dev", "--no-editable", "--no-header", "--quiet", "-o", out,
+            uv,
+            "export",
+            "--format",
+            "pylock.toml",
+            "--frozen",
+            "--no-emit-project",
+            "--no-default-groups",
+            "--no-editable",
+            "--no-header",
+            "--quiet",
+            "-o",
+            out,
         ]
         for extra in extras:
             argv += ["--extra", extra]
@@ -125,6 +147,38 @@ def export_uv_lock(
         )
         with open(out, "rb") as f:
             return tomllib.load(f)
+
+
+def _unknown(kind: str, asked: Sequence[str], known: Sequence[str], where: str, key: str) -> None:
+    """Raise for the first of `asked` not in `known` (names compared normalized, as extras
+    and dependency groups are)."""
+    normalized = {canonicalize_name(k) for k in known}
+    for name in asked:
+        if canonicalize_name(name) not in normalized:
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ConfigError(
+                f"{where}: {kind} {name!r}{hint} is not in {key}; known: "
+                + (", ".join(known) or "none")
+            )
+
+
+def _check_selection(pyproject: Path, extras: Sequence[str], groups: Sequence[str]) -> None:
+    """Extras and groups asked for must exist in the project (uv would fail less clearly)."""
+    if not extras and not groups:
+        return
+    try:
+        with open(pyproject, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise LockError(f"{pyproject}: cannot read it to check extras and groups: {exc}") from exc
+    project = data.get("project", {})
+    optional = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    declared_groups = data.get("dependency-groups", {})
+    _unknown(
+        "extra", extras, sorted(optional or {}), str(pyproject), "[project.optional-dependencies]"
+    )
+    _unknown("group", groups, sorted(declared_groups or {}), str(pyproject), "[dependency-groups]")
 
 
 def load_pylock_data(source: LockSource) -> dict[str, Any]:
@@ -148,7 +202,7 @@ def parse_pylock(data: dict[str, Any], where: Path) -> Pylock:
 
 
 def _package_named(data: dict[str, Any], message: str) -> str:
-    """" (package NAME)" for an error about 'packages[N]...', to say which package is wrong."""
+    """ " (package NAME)" for an error about 'packages[N]...', to say which package is wrong."""
     m = re.search(r"packages\[(\d+)\]", message)
     packages = data.get("packages")
     if m and isinstance(packages, list) and int(m[1]) < len(packages):
@@ -251,17 +305,57 @@ def plan_lock(
     source: LockSource,
     *,
     uv: Path,
-    environment: dict[str, str],
+    environment: Mapping[str, str],
     tags: Sequence[Tag],
     extras: Sequence[str] = (),
     groups: Sequence[str] = (),
+    ctx: Context | None = None,
+    find_links: Sequence[Path] = (),
+    allow_unhashed: bool = False,
 ) -> LockPlan:
-    """Read `source` (any supported format) and plan it for one target."""
+    """Read `source` (any supported format) and plan it for one target. A requirements file
+    needs `ctx`: its pins are matched to files through the index, the cache or `find_links`."""
+    environment = dict(environment)
+    if source.format == "requirements":
+        from . import requirements as req_mod
+
+        if extras or groups:
+            raise ConfigError(
+                f"{source.path}: extras and groups ({', '.join([*extras, *groups])}) select "
+                "from a uv.lock or pylock.toml; a requirements file is already the whole "
+                "closure: drop --extra/--group or lock with uv"
+            )
+        if ctx is None:
+            raise LockError(f"{source.path}: planning a requirements file needs a context")
+        rf = req_mod.parse_requirements(source.path, allow_unhashed=allow_unhashed)
+        return req_mod.plan_requirements(
+            rf,
+            source,
+            environment=environment,
+            tags=tags,
+            files_for=req_mod.lookup_files(ctx, rf, find_links),
+            offline=ctx.offline,
+        )
     if source.format == "uv.lock":
         data = export_uv_lock(source, uv, extras=extras, groups=groups)
         pylock = parse_pylock(data, source.path)
         return plan_from_pylock(pylock, source, environment=environment, tags=tags)
     pylock = parse_pylock(load_pylock_data(source), source.path)
+    extras = [canonicalize_name(e) for e in extras]
+    _unknown(
+        "extra",
+        extras,
+        [str(e) for e in pylock.extras or []],
+        str(source.path),
+        "the lock's extras",
+    )
+    _unknown(
+        "group",
+        groups,
+        [str(g) for g in pylock.dependency_groups or []],
+        str(source.path),
+        "the lock's dependency-groups",
+    )
     return plan_from_pylock(
         pylock,
         source,

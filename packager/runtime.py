@@ -4,7 +4,7 @@ bytecode so a read-only bundle never writes `__pycache__`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as cache_mod
@@ -21,6 +21,7 @@ class Runtime:
     archive: InterpreterArchive
     exe_name: str  # "python3.11", "python3.13t"
     stdlib_name: str  # "python3.11", "python3.13t"
+    provisioned: bool = field(default=False, compare=False)  # made by this call, not reused
 
     @property
     def home(self) -> Path:
@@ -86,9 +87,12 @@ def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
         ctx.reporter.step(f"Compiling the standard library of Python {archive.version}")
         compile_tree(home / "bin" / exe, [home / "lib" / stdlib], home, what=archive.filename, force=True)
 
-    if cache_mod.provision(entry, build):
+    provisioned = cache_mod.provision(entry, build)
+    if provisioned:
         ctx.reporter.detail(f"runtime cached at {entry}")
     exe, stdlib = _find_exe(entry / "python", archive)
-    return Runtime(entry=entry, archive=archive, exe_name=exe, stdlib_name=stdlib)
+    return Runtime(
+        entry=entry, archive=archive, exe_name=exe, stdlib_name=stdlib, provisioned=provisioned
+    )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 from ._fs import atomic_write_text
@@ -63,18 +62,3 @@ def scrub_install_records(site: Path) -> list[str]:
             csv.writer(buf, lineterminator="\n").writerows(keep)
             atomic_write_text(record, buf.getvalue())
     return touched
-
-
-def relative_symlinks_only(tree: Path) -> list[str]:
-    """Paths of symlinks under `tree` that are absolute or point outside it."""
-    bad: list[str] = []
-    root = tree.resolve()
-    for dirpath, dirnames, filenames in os.walk(tree):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            if p.is_symlink():
-                target = os.readlink(p)
-                resolved = (p.parent / target).resolve()
-                if os.path.isabs(target) or not resolved.is_relative_to(root):
-                    bad.append(p.relative_to(tree).as_posix())
-    return bad

@@ -13,6 +13,12 @@ from ._app import app, state
 
 # Command modules register themselves on `app` when imported.
 from . import build as _build  # noqa: F401,E402  isort: skip
+from . import cache as _cache  # noqa: F401,E402  isort: skip
+from . import fetch as _fetch  # noqa: F401,E402  isort: skip
+from . import run as _run  # noqa: F401,E402  isort: skip
+from . import inspect as _inspect  # noqa: F401,E402  isort: skip
+from . import verify as _verify  # noqa: F401,E402  isort: skip
+from . import python as _python  # noqa: F401,E402  isort: skip
 
 
 def _version_callback(value: bool) -> None:
@@ -36,13 +42,19 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `pack` console script."""
     try:
-        app(args=argv, standalone_mode=False)
+        # A command's `typer.Exit(code)` comes back as the return value here (`pack run`).
+        status = app(args=argv, standalone_mode=False)
     except PackError as exc:
         if state.verbosity > 0:
             import traceback
 
             traceback.print_exc()
-        state.console.print_error(str(exc))
+        message = str(exc).replace("\n", " ")
+        if exc.details and state.verbosity > 0:
+            message += "\n" + exc.details
+        elif exc.details:
+            message += " (-v shows the full output)"
+        state.console.print_error(message)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -59,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return code
         raise
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

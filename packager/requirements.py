@@ -1,0 +1,428 @@
+"""`requirements.txt` as a lock: every line pinned with `==` and hashed with `--hash`, read
+without resolution; each pin is matched, through the package index (or, offline, the cache and
+--find-links), to the files whose sha256 the line lists, and the target's best one is chosen."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag, create_compatible_tags_selector
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from . import cache as cache_mod
+from ._fs import atomic_write_text, sha256_file
+from .context import Context
+from .errors import LockError, NetworkError
+from .lockfile import Artifact, ArtifactKind, LockPlan, LockSource
+
+PYPI = "https://pypi.org/simple"
+
+_REGENERATE = (
+    "regenerate it with `uv pip compile --generate-hashes` "
+    "(or `uv export --format requirements-txt`)"
+)
+
+# Options that only steer a resolver; a fully pinned, hashed file makes them moot.
+_IGNORED_OPTIONS = {
+    "--pre",
+    "--prefer-binary",
+    "--require-hashes",
+    "--only-binary",
+    "--trusted-host",
+}
+# Options without a value; every other option takes one (`--opt value` or `--opt=value`).
+_FLAGS = {"--no-index", "--pre", "--prefer-binary", "--require-hashes"}
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """One requirement line: `name==version ; marker --hash=sha256:...`."""
+
+    name: NormalizedName
+    version: str
+    hashes: frozenset[str]  # sha256 hex digests; empty only with allow-unhashed
+    marker: Marker | None
+    line: int  # where the line starts in the file (1-based)
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class RequirementsFile:
+    path: Path
+    requirements: tuple[Pinned, ...]
+    index_urls: tuple[str, ...]  # --index-url (PyPI by default), then --extra-index-url
+    find_links: tuple[Path, ...]  # -f/--find-links directories, relative to the file
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """A file the index (or a local directory) offers for a pin, with its sha256."""
+
+    filename: str
+    url: str | None
+    sha256: str
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, text) with `\\` continuations joined and comments removed."""
+    out: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = re.sub(r"(^|\s)#.*$", "", raw)
+        if not pending:
+            start = number
+        if line.rstrip().endswith("\\"):
+            pending.append(line.rstrip()[:-1])
+            continue
+        pending.append(line)
+        joined = " ".join(part.strip() for part in pending).strip()
+        pending = []
+        if joined:
+            out.append((start, joined))
+    if pending and " ".join(pending).strip():
+        out.append((start, " ".join(p.strip() for p in pending).strip()))
+    return out
+
+
+def _split_options(line: str) -> tuple[str, str]:
+    """The requirement and its trailing options: split at the first ` -x`/` --x` outside
+    quotes (markers may hold quoted text)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch.isspace() and re.match(r"\s+--?[A-Za-z]", line[i:]):
+            return line[:i].strip(), line[i:].strip()
+    return line.strip(), ""
+
+
+def parse_requirements(path: Path, *, allow_unhashed: bool) -> RequirementsFile:
+    """Read a hashed, fully pinned requirements file; anything that would need a resolver or
+    cannot be verified is an error naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LockError(f"{path}: cannot read it: {exc.strerror}") from exc
+    index: str | None = PYPI
+    extra_index: list[str] = []
+    find_links: list[Path] = []
+    pins: list[Pinned] = []
+    seen: dict[str, int] = {}
+    for number, line in _logical_lines(text):
+        where = f"{path}:{number}"
+        if line.startswith("-"):
+            tokens = _option_tokens(line, where)
+            i = 0
+            while i < len(tokens):
+                opt, value = tokens[i]
+                i += 1
+                if opt in ("-i", "--index-url"):
+                    index = value.rstrip("/")
+                elif opt == "--extra-index-url":
+                    extra_index.append(value.rstrip("/"))
+                elif opt == "--no-index":
+                    index = None
+                elif opt in ("-f", "--find-links"):
+                    link = (
+                        Path(unquote(urlsplit(value).path))
+                        if value.startswith("file:")
+                        else Path(value)
+                    )
+                    if "://" in value and not value.startswith("file:"):
+                        raise LockError(
+                            f"{where}: --find-links {value}: only local directories are read; "
+                            "download them and pass the directory"
+                        )
+                    find_links.append(link if link.is_absolute() else path.parent / link)
+                elif opt not in _IGNORED_OPTIONS:
+                    raise LockError(
+                        f"{where}: option {opt} is not supported in a requirements lock (pack "
+                        f"reads pinned, hashed lines and index options); {_REGENERATE}"
+                    )
+            continue
+        pin = _pinned(line, where, number, allow_unhashed=allow_unhashed)
+        if pin.name in seen:
+            raise LockError(
+                f"{where}: {pin.name} is pinned twice (also on line {seen[pin.name]}); "
+                "a lock names each package once: " + _REGENERATE
+            )
+        seen[pin.name] = number
+        pins.append(pin)
+    indexes = ((index,) if index else ()) + tuple(extra_index)
+    return RequirementsFile(path.absolute(), tuple(pins), indexes, tuple(find_links))
+
+
+def _option_tokens(text: str, where: str) -> list[tuple[str, str]]:
+    """`--opt=value`, `--opt value` and flags as (option, value) pairs."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise LockError(f"{where}: cannot read the options: {exc}") from exc
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.startswith("-"):
+            raise LockError(f"{where}: unexpected {word!r} among the options")
+        opt, eq, value = word.partition("=")
+        if not eq and opt not in _FLAGS:
+            if i >= len(words) or words[i].startswith("-"):
+                raise LockError(f"{where}: {opt} needs a value")
+            value = words[i]
+            i += 1
+        out.append((opt, value))
+    return out
+
+
+def _pinned(line: str, where: str, number: int, *, allow_unhashed: bool) -> Pinned:
+    spec, options = _split_options(line)
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise LockError(f"{where}: {spec!r} is not a requirement: {exc}") from exc
+    if req.url:
+        raise LockError(
+            f"{where}: {req.name} @ {req.url}: direct references are not read from "
+            "requirements files; use a pylock.toml, or list the file in local-extra-deps"
+        )
+    specs = list(req.specifier)
+    if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+        raise LockError(
+            f"{where}: {req.name}{req.specifier or ''} is not pinned with ==; a requirements "
+            f"lock pins every package to one version: {_REGENERATE}"
+        )
+    hashes: set[str] = set()
+    other_algorithms: list[str] = []
+    for opt, value in _option_tokens(options, where) if options else []:
+        if opt != "--hash":
+            raise LockError(
+                f"{where}: option {opt} is not supported on a requirement line; only --hash is"
+            )
+        algorithm, _, digest = value.partition(":")
+        if algorithm == "sha256" and re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            hashes.add(digest.lower())
+        else:
+            other_algorithms.append(algorithm)
+    name = canonicalize_name(req.name)
+    version = specs[0].version
+    if not hashes and other_algorithms:
+        raise LockError(
+            f"{where}: {name}=={version} has no sha256 --hash ({', '.join(other_algorithms)} "
+            "only); pack verifies sha256 digests: " + _REGENERATE
+        )
+    if not hashes and not allow_unhashed:
+        raise LockError(
+            f"{where}: {name}=={version} has no --hash; pack installs only files it can verify: "
+            f"{_REGENERATE}, or pass --allow-unhashed (allow-unhashed = true) to trust the "
+            "index's digests"
+        )
+    return Pinned(name, version, frozenset(hashes), req.marker, number)
+
+
+def _same_release(filename: str, name: str, version: str) -> bool:
+    try:
+        if filename.endswith(".whl"):
+            fname, fversion = parse_wheel_filename(filename)[:2]
+        else:
+            fname, fversion = parse_sdist_filename(filename)
+        return fname == name and fversion == Version(version)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return False
+
+
+class _Links(HTMLParser):
+    """The anchors of a PEP 503 simple index page: (href, text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href")
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip()))
+            self._href = None
+
+
+def _from_index(ctx: Context, pin: Pinned, rf: RequirementsFile) -> list[IndexFile]:
+    from .download import NotFoundError, fetch_bytes  # httpx only when the index is read
+
+    found: list[IndexFile] = []
+    for base in rf.index_urls:
+        page_url = f"{base}/{pin.name}/"
+        try:
+            page = fetch_bytes(ctx, page_url, label=f"index page of {pin.name}")
+        except NotFoundError:
+            continue
+        parser = _Links()
+        parser.feed(page.decode("utf-8", errors="replace"))
+        for href, text in parser.links:
+            url = urljoin(page_url, href)
+            parts = urlsplit(url)
+            filename = text or unquote(parts.path.rsplit("/", 1)[-1])
+            digest = re.fullmatch(r"sha256=([0-9a-fA-F]{64})", parts.fragment)
+            if digest is None or not _same_release(filename, pin.name, pin.version):
+                continue
+            sha = digest[1].lower()
+            if pin.hashes and sha not in pin.hashes:
+                continue
+            found.append(IndexFile(filename, parts._replace(fragment="").geturl(), sha))
+        if found:
+            break
+    return found
+
+
+def _from_local(ctx: Context, pin: Pinned, find_links: Sequence[Path]) -> list[IndexFile]:
+    """Files for `pin` already in the cache (by the digests the line lists) or in a
+    --find-links directory: what an offline build can plan from."""
+    found: dict[str, IndexFile] = {}
+    store = cache_mod.Cache(ctx.cache_dir)
+    for sha in sorted(pin.hashes):
+        entry = store.entry(cache_mod.WHEELS, sha)
+        if entry.is_dir():
+            for f in sorted(entry.iterdir()):
+                if f.is_file() and not f.name.startswith("."):
+                    found[sha] = IndexFile(f.name, None, sha)
+    for directory in find_links:
+        if not directory.is_dir():
+            continue
+        for f in sorted(directory.iterdir()):
+            if f.is_file() and _same_release(f.name, pin.name, pin.version):
+                sha = sha256_file(f)
+                if (not pin.hashes or sha in pin.hashes) and sha not in found:
+                    found[sha] = IndexFile(f.name, None, sha)
+    return list(found.values())
+
+
+def lookup_files(
+    ctx: Context, rf: RequirementsFile, find_links: Sequence[Path] = ()
+) -> Callable[[Pinned], list[IndexFile]]:
+    """A lookup from a pin to its files. What an index once listed for a pin is kept in the
+    cache (`index/<key>/files.json`), so warm and offline builds plan the same way without
+    asking again; offline with nothing kept, the cache and --find-links are searched."""
+    store = cache_mod.Cache(ctx.cache_dir)
+    links = [*rf.find_links, *find_links]
+
+    def lookup(pin: Pinned) -> list[IndexFile]:
+        key = cache_mod.cache_key(
+            {
+                "indexes": list(rf.index_urls),
+                "name": pin.name,
+                "version": pin.version,
+                "hashes": sorted(pin.hashes),
+            }
+        )
+        entry = store.entry(cache_mod.INDEX, key)
+        listing = entry / "files.json"
+        if store.is_provisioned(entry) and listing.is_file():
+            cache_mod.touch_used(entry)
+            return [IndexFile(**f) for f in json.loads(listing.read_text())]
+        if ctx.offline or not rf.index_urls:
+            return _from_local(ctx, pin, links)
+        files = _from_index(ctx, pin, rf)
+        if not files:
+            return _from_local(ctx, pin, links)
+
+        def build(tmp: Path) -> None:
+            atomic_write_text(
+                tmp / "files.json",
+                json.dumps([asdict(f) for f in files], indent=1, sort_keys=True) + "\n",
+            )
+
+        cache_mod.provision(entry, build)
+        return files
+
+    return lookup
+
+
+def plan_requirements(
+    rf: RequirementsFile,
+    source: LockSource,
+    *,
+    environment: Mapping[str, str],
+    tags: Sequence[Tag],
+    files_for: Callable[[Pinned], Sequence[IndexFile]],
+    offline: bool = False,
+) -> LockPlan:
+    """Choose, for one target, the file of every pin whose marker holds there: the wheel
+    with the best tag, else the sdist."""
+    select = create_compatible_tags_selector(tags)
+    artifacts: list[Artifact] = []
+    for pin in rf.requirements:
+        if pin.marker is not None and not pin.marker.evaluate({**environment, "extra": ""}):
+            continue
+        where = f"{rf.path}:{pin.line}"
+        files = list(files_for(pin))
+        if not files:
+            if offline:
+                raise NetworkError(
+                    f"offline: no file of {pin} ({where}) is in the cache or a --find-links "
+                    "directory; run `pack fetch --dest DIR` with network access and build with "
+                    "--find-links DIR"
+                )
+            indexes = ", ".join(rf.index_urls) or "no index (--no-index)"
+            raise LockError(
+                f"{where}: {indexes} has no file of {pin} with the listed hashes; check the "
+                f"pin and its hashes: {_REGENERATE}"
+            )
+        wheels = [f for f in files if f.filename.endswith(".whl")]
+        best = next(select((f, parse_wheel_filename(f.filename)[3]) for f in wheels), None)
+        kind: ArtifactKind = "wheel"
+        if best is None:
+            sdists = sorted(
+                (f for f in files if not f.filename.endswith(".whl")),
+                key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename),
+            )
+            if not sdists:
+                names = ", ".join(sorted(f.filename for f in files))
+                raise LockError(
+                    f"{where}: no file of {pin} fits the target (its files: {names}) and it "
+                    "has no sdist; pin a version with a wheel for the target"
+                )
+            best, kind = sdists[0], "sdist"
+        artifacts.append(
+            Artifact(
+                name=pin.name,
+                version=pin.version,
+                kind=kind,
+                filename=best.filename,
+                url=best.url,
+                path=None,
+                sha256=best.sha256,
+            )
+        )
+    return LockPlan(source=source, artifacts=tuple(sorted(artifacts, key=lambda a: a.name)))
