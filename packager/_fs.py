@@ -31,11 +31,10 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -53,7 +52,7 @@ def staged_file(dest: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.replace(tmp, dest)
+        tmp.replace(dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -72,7 +71,7 @@ def staged_dir(dest: Path) -> Iterator[Path]:
             dest.unlink()
         elif dest.exists():
             remove_tree(dest)
-        os.replace(tmp, dest)
+        tmp.replace(dest)
     except BaseException:
         remove_tree(tmp)
         raise
@@ -81,16 +80,15 @@ def staged_dir(dest: Path) -> Iterator[Path]:
 def remove_tree(path: Path) -> None:
     """Remove a tree even where directories were made read-only."""
 
-    def onerror(func: object, p: str, exc: object) -> None:
-        parent = os.path.dirname(p)
+    def onerror(func: object, name: str, exc: object) -> None:
+        p = Path(name)
         with contextlib.suppress(OSError):
-            os.chmod(parent, 0o755)
-            os.chmod(p, 0o755)
-        if os.path.isdir(p) and not os.path.islink(p):
+            p.parent.chmod(0o755)
+            p.chmod(0o755)
+        if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         else:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(p)
+            p.unlink(missing_ok=True)
 
     if path.is_symlink():
         path.unlink()

@@ -9,8 +9,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pack_runtime.filelist import write_files_list
+
 from ._fs import remove_tree
-from .archive import Artifact, ArchiveOptions, mtime_from_env, write_archive
+from .archive import ArchiveOptions, Artifact, mtime_from_env, write_archive
 from .bundle import (
     add_runtime_stub,
     discover_entry_points,
@@ -23,19 +25,17 @@ from .bundle import (
 from .config import PackConfig
 from .context import Context
 from .envs import plan_environment, provision_layers
-from .errors import BuildError, ConfigError
+from .errors import ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint
+from .lockfile import LockPlan, find_lock
 from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
-from .lockfile import LockPlan, find_lock
 from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
-from .targets import Target, can_run_on_host, host_target, parse_target
 from .strip import apply_strip
+from .targets import Target, can_run_on_host, host_target, parse_target
 from .venv import site_packages
-
-from pack_runtime.filelist import write_files_list  # noqa: E402  (stdlib-only, shipped in bundles)
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,9 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     lock = find_lock(cfg.project_dir, cfg.lock)
     for extra in cfg.local_extra_deps:
         if not extra.exists():
-            raise ConfigError(f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist")
+            raise ConfigError(
+                f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
+            )
     archive = obtain_interpreter_archive(ctx, cfg, target)
     plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
 
@@ -204,7 +206,9 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         install_app_layer(ctx, root / "venv", runtime, app_files)
 
         available = discover_entry_points(site_packages(root / "venv", runtime))
-        entry_points = select_entry_points(available, cfg.entry_points, cfg.project_scripts, cfg.pyproject)
+        entry_points = select_entry_points(
+            available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
+        )
         write_launchers(
             root,
             entry_points,

@@ -37,15 +37,15 @@ def installed_files(site: Path, dist_info: str) -> list[Path]:
     return [(site / row[0]).resolve() for row in rows if row and not row[0].startswith("..")]
 
 
-def install_app_layer(
-    ctx: Context, venv: Path, runtime: Runtime, files: Sequence[Path]
-) -> None:
+def install_app_layer(ctx: Context, venv: Path, runtime: Runtime, files: Sequence[Path]) -> None:
     """Install the project's wheel and local extra wheels (their dependencies are in the lock)
     into the assembled venv, clean their records and compile their modules."""
     if not files:
         return
     ctx.reporter.step("Installing the application")
-    install_files(ctx, venv / "bin" / "python", files, what="installing the application into the bundle")
+    install_files(
+        ctx, venv / "bin" / "python", files, what="installing the application into the bundle"
+    )
     site = site_packages(venv, runtime)
     scrub_install_records(site)
     sources: list[Path] = []
@@ -56,7 +56,13 @@ def install_app_layer(
         listing = venv.parent / ".pack-compile-list"
         listing.write_text("\n".join(str(p) for p in sources) + "\n")
         try:
-            compile_tree(venv / "bin" / "python", [Path("-i"), listing], venv, what="the application", force=True)
+            compile_tree(
+                venv / "bin" / "python",
+                [Path("-i"), listing],
+                venv,
+                what="the application",
+                force=True,
+            )
         finally:
             listing.unlink()
 
@@ -80,7 +86,10 @@ def discover_entry_points(site: Path) -> dict[str, EntryPoint]:
 
 
 def select_entry_points(
-    available: dict[str, EntryPoint], wanted: Sequence[str] | None, project_scripts: Sequence[str], pyproject: Path
+    available: dict[str, EntryPoint],
+    wanted: Sequence[str] | None,
+    project_scripts: Sequence[str],
+    pyproject: Path,
 ) -> list[EntryPoint]:
     names = list(wanted) if wanted is not None else list(project_scripts)
     listing = ", ".join(sorted(available)) or "none"
@@ -140,7 +149,9 @@ def add_runtime_stub(root: Path, runtime: Runtime) -> None:
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "py.typed"),
     )
     (dest / "__main__.py").write_text(template("runtime_main.py"), encoding="utf-8")
-    compile_tree(root / "venv" / "bin" / "python", [dest], root, what="the runtime stub", force=True)
+    compile_tree(
+        root / "venv" / "bin" / "python", [dest], root, what="the runtime stub", force=True
+    )
 
 
 def stage_layers(root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool) -> None:
@@ -156,7 +167,8 @@ for mod in sys.argv[1:]:
         importlib.import_module(mod)
     except BaseException as exc:
         import traceback
-        out["errors"].append(mod + ": " + "".join(traceback.format_exception_only(type(exc), exc)).strip())
+        why = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        out["errors"].append(mod + ": " + why)
 print(json.dumps(out))
 """
 
@@ -174,7 +186,9 @@ def smoke_test(root: Path, entry_points: Sequence[EntryPoint]) -> None:
     try:
         report = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
-        raise BuildError(f"the smoke test printed no report: {proc.stdout!r} {proc.stderr!r}") from exc
+        raise BuildError(
+            f"the smoke test printed no report: {proc.stdout!r} {proc.stderr!r}"
+        ) from exc
     venv, python = (root / "venv").resolve(), (root / "python").resolve()
     if Path(report["prefix"]).resolve() != venv or Path(report["base_prefix"]).resolve() != python:
         raise BuildError(
@@ -183,4 +197,6 @@ def smoke_test(root: Path, entry_points: Sequence[EntryPoint]) -> None:
             "does not support pyvenv.cfg without home (see cpython issue 135773)"
         )
     if report["errors"]:
-        raise BuildError("smoke test: entry point modules fail to import: " + "; ".join(report["errors"]))
+        raise BuildError(
+            "smoke test: entry point modules fail to import: " + "; ".join(report["errors"])
+        )

@@ -159,9 +159,7 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
 
     name = merged.get("name") or project.get("name")
     if not name or not isinstance(name, str):
-        raise ConfigError(
-            f"{pyproject}: no project name; set [project] name or [tool.pack] name"
-        )
+        raise ConfigError(f"{pyproject}: no project name; set [project] name or [tool.pack] name")
     if not _NAME_RE.match(name):
         raise ConfigError(f"{_where(pyproject, 'name')}: {name!r} is not a valid name")
 
@@ -169,9 +167,7 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
     version = merged.get("version") or project.get("version")
     has_build_system = "build-system" in data or (project_dir / "setup.py").is_file()
     if version is None and not ("version" in dynamic and has_build_system):
-        raise ConfigError(
-            f"{pyproject}: no version; set [project] version or [tool.pack] version"
-        )
+        raise ConfigError(f"{pyproject}: no version; set [project] version or [tool.pack] version")
     if version is not None:
         try:
             Version(str(version))
@@ -188,7 +184,9 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
             raise ConfigError(f"{_where(pyproject, 'entry-points')} is empty; name at least one")
         for ep in entry_points:
             if not _ENTRY_RE.match(ep):
-                raise ConfigError(f"{_where(pyproject, 'entry-points')}: {ep!r} is not a valid command name")
+                raise ConfigError(
+                    f"{_where(pyproject, 'entry-points')}: {ep!r} is not a valid command name"
+                )
 
     fmt = merged.get("format", "tar.zst")
     if fmt not in FORMATS:
@@ -201,7 +199,9 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
 
     self_command = merged.get("self-command", "self")
     if self_command and not _ENTRY_RE.match(self_command):
-        raise ConfigError(f"{_where(pyproject, 'self-command')}: {self_command!r} is not a valid word")
+        raise ConfigError(
+            f"{_where(pyproject, 'self-command')}: {self_command!r} is not a valid word"
+        )
 
     env = merged.get("env", {})
     for key in env:

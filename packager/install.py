@@ -58,8 +58,16 @@ def build_wheel(
         )
     run(
         [
-            uv_bin(), "build", "--wheel", "--no-config", *links, "--out-dir", out_dir,
-            "--python", python, project_dir,
+            uv_bin(),
+            "build",
+            "--wheel",
+            "--no-config",
+            *links,
+            "--out-dir",
+            out_dir,
+            "--python",
+            python,
+            project_dir,
         ],
         what=f"building the wheel of {project_dir}",
         env=uv_env(ctx),
@@ -67,7 +75,9 @@ def build_wheel(
     )
     wheels = sorted(out_dir.glob("*.whl"))
     if len(wheels) != 1:
-        raise BuildError(f"building {project_dir} produced {len(wheels)} wheels in {out_dir}, expected one")
+        raise BuildError(
+            f"building {project_dir} produced {len(wheels)} wheels in {out_dir}, expected one"
+        )
     return wheels[0]
 
 
@@ -87,8 +97,17 @@ def install_files(
     env.update(extra_env or {})
     run(
         [
-            uv_bin(), "pip", "install", "--no-config", "--python", venv_python,
-            "--no-deps", "--no-index", "--link-mode", "copy", "--reinstall",
+            uv_bin(),
+            "pip",
+            "install",
+            "--no-config",
+            "--python",
+            venv_python,
+            "--no-deps",
+            "--no-index",
+            "--link-mode",
+            "copy",
+            "--reinstall",
             *[os.fspath(f) for f in files],
         ],
         what=what,
@@ -107,9 +126,21 @@ def compile_build_requirements(
         out = Path(tmp) / "build-requirements.txt"
         run(
             [
-                uv_bin(), "pip", "compile", "--no-config", "--generate-hashes", "--no-header",
-                "--no-annotate", "--quiet", "--python-version", python_version,
-                "--python-platform", platform, "-o", out, source,
+                uv_bin(),
+                "pip",
+                "compile",
+                "--no-config",
+                "--generate-hashes",
+                "--no-header",
+                "--no-annotate",
+                "--quiet",
+                "--python-version",
+                python_version,
+                "--python-platform",
+                platform,
+                "-o",
+                out,
+                source,
             ],
             what=f"pinning the build requirements of {where} ({', '.join(requires)})",
             env=uv_env(ctx),

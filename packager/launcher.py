@@ -57,16 +57,13 @@ def render_launcher(
     python_minor: tuple[int, int],
 ) -> bytes:
     setup: list[str] = []
-    if isolated:
-        flags = "-I"
-    else:
-        # PYTHONPATH is the point of not isolating; still no user site and no cwd on sys.path.
-        flags = "-P -s" if python_minor >= (3, 11) else "-s"
+    # Not isolated: PYTHONPATH is the point; still no user site and no cwd on sys.path.
+    flags = "-I" if isolated else ("-P -s" if python_minor >= (3, 11) else "-s")
     for key in sorted(env):
         setup.append(f"{key}={sh_quote(env[key])}")
         setup.append(f"export {key}")
     if prepend_path:
-        dirs = ":".join(f'$root/{p.strip("/")}' for p in prepend_path)
+        dirs = ":".join(f"$root/{p.strip('/')}" for p in prepend_path)
         setup.append(f'PATH="{dirs}${{PATH:+:$PATH}}"')
         setup.append("export PATH")
     self_block = ""

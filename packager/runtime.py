@@ -41,30 +41,49 @@ def _find_exe(home: Path, archive: InterpreterArchive) -> tuple[str, str]:
     suffix = "t" if archive.freethreaded else ""
     exe = f"python{major}.{minor}{suffix}"
     if not (home / "bin" / exe).is_file():
-        found = sorted(p.name for p in (home / "bin").glob("python3*")) if (home / "bin").is_dir() else []
+        found = (
+            sorted(p.name for p in (home / "bin").glob("python3*"))
+            if (home / "bin").is_dir()
+            else []
+        )
         raise BuildError(
-            f"{archive.filename}: no python/bin/{exe} inside (found: {', '.join(found) or 'nothing'}); "
-            "it is not a python-build-standalone install_only archive"
+            f"{archive.filename}: no python/bin/{exe} inside "
+            f"(found: {', '.join(found) or 'nothing'}); it is not a python-build-standalone "
+            "install_only archive"
         )
     stdlib = f"python{major}.{minor}{suffix}"
     if not (home / "lib" / stdlib).is_dir():
-        raise BuildError(f"{archive.filename}: no python/lib/{stdlib} inside; not an install_only archive")
+        raise BuildError(
+            f"{archive.filename}: no python/lib/{stdlib} inside; not an install_only archive"
+        )
     return exe, stdlib
 
 
-def compile_tree(python: Path, paths: list[Path], strip_prefix: Path, *, what: str, force: bool) -> None:
+def compile_tree(
+    python: Path, paths: list[Path], strip_prefix: Path, *, what: str, force: bool
+) -> None:
     """Compile .py files under `paths` with `python` (the bundle's own interpreter, so the
     bytecode matches it), unchecked-hash invalidation, and source paths made relative to
     `strip_prefix` so no build-machine path is embedded. Files that do not compile (e.g.
     templates named .py) are left as source, as pip does."""
     argv: list[str | Path] = [
-        python, "-I", "-m", "compileall", "-q", "-j", "0",
-        "--invalidation-mode", "unchecked-hash", "-s", strip_prefix,
+        python,
+        "-I",
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        strip_prefix,
     ]
     if force:
         argv.append("-f")
     argv += [
-        "-x", r"(^|/)(test/bad\w*|lib2to3/tests/data|tests?/data)/",
+        "-x",
+        r"(^|/)(test/bad\w*|lib2to3/tests/data|tests?/data)/",
     ]
     run([*argv, *paths], what=f"compiling bytecode for {what}", check_exit=False)
 
@@ -85,7 +104,9 @@ def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
             )
         exe, stdlib = _find_exe(home, archive)
         ctx.reporter.step(f"Compiling the standard library of Python {archive.version}")
-        compile_tree(home / "bin" / exe, [home / "lib" / stdlib], home, what=archive.filename, force=True)
+        compile_tree(
+            home / "bin" / exe, [home / "lib" / stdlib], home, what=archive.filename, force=True
+        )
 
     provisioned = cache_mod.provision(entry, build)
     if provisioned:
@@ -94,5 +115,3 @@ def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
     return Runtime(
         entry=entry, archive=archive, exe_name=exe, stdlib_name=stdlib, provisioned=provisioned
     )
-
-

@@ -30,9 +30,7 @@ def create_venv(venv: Path, runtime: Runtime) -> None:
     # An empty or missing include-system-site-packages would mean "true".
     atomic_write_text(
         venv / "pyvenv.cfg",
-        "include-system-site-packages = false\n"
-        f"version = {runtime.version}\n"
-        "relocatable = true\n",
+        f"include-system-site-packages = false\nversion = {runtime.version}\nrelocatable = true\n",
     )
 
 

@@ -35,8 +35,14 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _build(app: str, tmp: Path, python_archive: Path, cache: Path, *extra: str) -> Built:
     project = tmp / app
-    shutil.copytree(APPS / app, project, ignore=shutil.ignore_patterns("dist", "__pycache__", "*.egg-info", "build"))
-    proc = run_pack(["build", str(project), "--python-archive", str(python_archive), "--json", *extra], cache)
+    shutil.copytree(
+        APPS / app,
+        project,
+        ignore=shutil.ignore_patterns("dist", "__pycache__", "*.egg-info", "build"),
+    )
+    proc = run_pack(
+        ["build", str(project), "--python-archive", str(python_archive), "--json", *extra], cache
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     artifact = result["artifacts"][0]
@@ -52,15 +58,23 @@ def _build(app: str, tmp: Path, python_archive: Path, cache: Path, *extra: str) 
 
 
 @pytest.fixture(scope="session")
-def built_bundle(tmp_path_factory: pytest.TempPathFactory, python_archive: Path, session_cache: Path) -> Built:
+def built_bundle(
+    tmp_path_factory: pytest.TempPathFactory, python_archive: Path, session_cache: Path
+) -> Built:
     """The compiled-app example (uv.lock, a manylinux dependency, two launchers) as .tar.zst."""
-    return _build("compiled", tmp_path_factory.mktemp("build-compiled"), python_archive, session_cache)
+    return _build(
+        "compiled", tmp_path_factory.mktemp("build-compiled"), python_archive, session_cache
+    )
 
 
 @pytest.fixture(scope="session")
-def thirdparty_bundle(tmp_path_factory: pytest.TempPathFactory, python_archive: Path, session_cache: Path) -> Built:
+def thirdparty_bundle(
+    tmp_path_factory: pytest.TempPathFactory, python_archive: Path, session_cache: Path
+) -> Built:
     """The flakes-bundle example (pylock.toml, no build system, a third-party console script)."""
-    return _build("thirdparty", tmp_path_factory.mktemp("build-thirdparty"), python_archive, session_cache)
+    return _build(
+        "thirdparty", tmp_path_factory.mktemp("build-thirdparty"), python_archive, session_cache
+    )
 
 
 # Interpreter fetcher fixtures (issue 3): a release mirror laid out as <base>/<tag>/<file>,
@@ -103,8 +117,11 @@ class PbsRelease:
         for f in self.dir.iterdir():
             (base / self.tag / f.name).hardlink_to(f)
         return PbsRelease(
-            base, self.tag, self.version,
-            base / self.tag / self.install_only.name, base / self.tag / self.stripped.name,
+            base,
+            self.tag,
+            self.version,
+            base / self.tag / self.install_only.name,
+            base / self.tag / self.stripped.name,
         )
 
 
@@ -196,7 +213,9 @@ class FaultServer:
             queued = self.faults.get(path)
             fault = queued.pop(0) if queued else None
         entry: dict[str, object] = {
-            "path": path, "range": h.headers.get("Range"), "if_range": h.headers.get("If-Range"),
+            "path": path,
+            "range": h.headers.get("Range"),
+            "if_range": h.headers.get("If-Range"),
         }
         self.log.append(entry)
         kind = fault[0] if fault else None
@@ -220,7 +239,9 @@ class FaultServer:
         wanted = h.headers.get("Range")
         if_range = h.headers.get("If-Range")
         if (
-            wanted and self.honour_ranges and kind != "ignore_range"
+            wanted
+            and self.honour_ranges
+            and kind != "ignore_range"
             and (if_range is None or if_range == etag)
         ):
             start = int(wanted.removeprefix("bytes=").split("-")[0])

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from pack_runtime.filelist import scan_tree
 
+from pack_runtime.filelist import scan_tree
 from packager.archive import (
     DEFAULT_MTIME,
     ArchiveOptions,

@@ -33,7 +33,10 @@ def project(tmp_path: Path) -> Path:
 
 def _build(project: Path, python_archive: Path, cache: Path, *extra: str) -> tuple[str, int, Path]:
     out = project.parent / "dist"
-    proc = run_pack(["build", str(project), "--out", str(out), "--python-archive", str(python_archive), *extra], cache)
+    proc = run_pack(
+        ["build", str(project), "--out", str(out), "--python-archive", str(python_archive), *extra],
+        cache,
+    )
     return proc.stderr, proc.returncode, out
 
 
@@ -57,7 +60,12 @@ def test_lock_without_hashes(project: Path, python_archive: Path, session_cache:
     wheels = text[cut:]
     start = wheels.index(", hashes = {")
     end = wheels.index("}", start) + 1
-    lock.write_text(text[:cut].replace("sdist = {", "# sdist = {") + wheels[:start] + ", hashes = {}" + wheels[end:])
+    lock.write_text(
+        text[:cut].replace("sdist = {", "# sdist = {")
+        + wheels[:start]
+        + ", hashes = {}"
+        + wheels[end:]
+    )
     err, rc, out = _build(project, python_archive, session_cache)
     line = _assert_clean_failure(err, rc, out, str(lock), "package pyflakes", "regenerate")
     assert "hash" in line
@@ -77,7 +85,9 @@ def test_corrupt_python_archive(project: Path, tmp_path: Path, session_cache: Pa
     assert not any((session_cache / "pythons").glob("*.partial"))
 
 
-def test_python_archive_with_wrong_checksum(project: Path, tmp_path: Path, python_archive: Path, session_cache: Path) -> None:
+def test_python_archive_with_wrong_checksum(
+    project: Path, tmp_path: Path, python_archive: Path, session_cache: Path
+) -> None:
     copy = tmp_path / python_archive.name
     shutil.copy(python_archive, copy)
     (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  {copy.name}\n")
@@ -85,39 +95,59 @@ def test_python_archive_with_wrong_checksum(project: Path, tmp_path: Path, pytho
     _assert_clean_failure(err, rc, out, str(copy), "0" * 64, "expected")
 
 
-def test_unknown_entry_point_lists_available(project: Path, python_archive: Path, session_cache: Path) -> None:
+def test_unknown_entry_point_lists_available(
+    project: Path, python_archive: Path, session_cache: Path
+) -> None:
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('entry-points = ["pyflakes"]', 'entry-points = ["pyflake"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace('entry-points = ["pyflakes"]', 'entry-points = ["pyflake"]')
+    )
     err, rc, out = _build(project, python_archive, session_cache)
     _assert_clean_failure(err, rc, out, "'pyflake'", "available: pyflakes", str(pyproject))
 
 
-def test_unknown_config_key_suggests(project: Path, python_archive: Path, session_cache: Path) -> None:
+def test_unknown_config_key_suggests(
+    project: Path, python_archive: Path, session_cache: Path
+) -> None:
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + 'entry-point = ["x"]\n')
     err, rc, out = _build(project, python_archive, session_cache)
-    _assert_clean_failure(err, rc, out, "unknown key [tool.pack] 'entry-point'", "did you mean 'entry-points'")
+    _assert_clean_failure(
+        err, rc, out, "unknown key [tool.pack] 'entry-point'", "did you mean 'entry-points'"
+    )
 
 
-def test_project_wheel_build_failure(tmp_path: Path, python_archive: Path, session_cache: Path) -> None:
+def test_project_wheel_build_failure(
+    tmp_path: Path, python_archive: Path, session_cache: Path
+) -> None:
     project = tmp_path / "compiled"
     shutil.copytree(APPS / "compiled", project)
     pyproject = project / "pyproject.toml"
     text = pyproject.read_text().replace('version = "1.2.0"', 'dynamic = ["version"]')
     pyproject.write_text(text + '\n[tool.hatch.version]\npath = "src/compiled_app/missing.py"\n')
     err, rc, out = _build(project, python_archive, session_cache)
-    _assert_clean_failure(err, rc, out, "building the wheel of", str(project), "-v shows the full output")
-    verbose = run_pack(["-v", "build", str(project), "--out", str(out), "--python-archive", str(python_archive)], session_cache)
+    _assert_clean_failure(
+        err, rc, out, "building the wheel of", str(project), "-v shows the full output"
+    )
+    verbose = run_pack(
+        ["-v", "build", str(project), "--out", str(out), "--python-archive", str(python_archive)],
+        session_cache,
+    )
     assert verbose.returncode != 0
     assert "uv build" in verbose.stderr or "$ " in verbose.stderr
 
 
-def test_smoke_test_stops_a_bundle_whose_entry_point_cannot_import(tmp_path: Path, python_archive: Path, session_cache: Path) -> None:
+def test_smoke_test_stops_a_bundle_whose_entry_point_cannot_import(
+    tmp_path: Path, python_archive: Path, session_cache: Path
+) -> None:
     project = tmp_path / "compiled"
     shutil.copytree(APPS / "compiled", project)
     pyproject = project / "pyproject.toml"
     # The wheel builds, but without the package the launchers would run.
-    pyproject.write_text(pyproject.read_text() + '\n[tool.hatch.build.targets.wheel]\npackages = ["src/missing_pkg"]\n')
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[tool.hatch.build.targets.wheel]\npackages = ["src/missing_pkg"]\n'
+    )
     shutil.rmtree(project / "src")
     err, rc, out = _build(project, python_archive, session_cache)
     _assert_clean_failure(err, rc, out, "smoke test", "No module named 'compiled_app'")

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from pack_runtime.bundleinfo import BundleInfoError, parse_bundle_info, read_bundle_info
 from pack_runtime.filelist import (
     Entry,
@@ -19,7 +20,6 @@ from pack_runtime.filelist import (
     verify_tree,
     write_files_list,
 )
-
 from tests.helpers.synthetic import SITE, UNICODE_FILE, example_manifest, make_bundle
 
 REPO = Path(__file__).resolve().parents[1]

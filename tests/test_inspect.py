@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pack_runtime.filelist import write_files_list
 
+from pack_runtime.filelist import write_files_list
 from packager.archive import ArchiveOptions, Format, write_archive
 from packager.cli import main
 from packager.inspect import inspect_bundle

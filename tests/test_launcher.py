@@ -19,7 +19,8 @@ import json, os, sys
 def main():
     print(json.dumps({
         "argv": sys.argv,
-        "env": {k: v for k, v in os.environ.items() if k.startswith(("PACK_", "GREETING", "EMPTY", "QUOTED", "PYTHON"))},
+        "env": {k: v for k, v in os.environ.items()
+                if k.startswith(("PACK_", "GREETING", "EMPTY", "PYTHON"))},
         "path": os.environ.get("PATH", ""),
         "flags_isolated": sys.flags.isolated,
         "sys_path": sys.path,
@@ -29,60 +30,89 @@ def main():
 
 SELF_MAIN = """
 import json, os, sys
-print(json.dumps({"self_args": sys.argv[1:], "launcher": os.environ.get("PACK_LAUNCHER"),
-                  "group": os.environ.get("PACK_SELF_COMMAND"), "root": os.environ.get("PACK_BUNDLE_ROOT")}))
+env = os.environ
+print(json.dumps({"self_args": sys.argv[1:], "launcher": env.get("PACK_LAUNCHER"),
+                  "group": env.get("PACK_SELF_COMMAND"), "root": env.get("PACK_BUNDLE_ROOT")}))
 """
 
 
 def make_bundle(tmp: Path, **settings: object) -> Path:
     root = tmp / "bundle"
-    site = root / "venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    site = (
+        root
+        / "venv"
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "site-packages"
+    )
     site.mkdir(parents=True)
     (root / "venv" / "bin").mkdir()
-    real = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    real = (
+        Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    )
     (root / "venv" / "bin" / "python").symlink_to(real)
-    (root / "venv" / "pyvenv.cfg").write_text(f"home = {real.parent}\ninclude-system-site-packages = false\n")
+    (root / "venv" / "pyvenv.cfg").write_text(
+        f"home = {real.parent}\ninclude-system-site-packages = false\n"
+    )
     (site / "probe_app.py").write_text(PROBE)
     (root / ".pack" / "runtime").mkdir(parents=True)
     (root / ".pack" / "runtime" / "__main__.py").write_text(SELF_MAIN)
     (root / "bin").mkdir()
     options: dict[str, object] = {
-        "name": "probe", "version": "1.0", "self_command": "self", "env": {}, "prepend_path": (),
-        "isolated": True, "python_minor": sys.version_info[:2],
+        "name": "probe",
+        "version": "1.0",
+        "self_command": "self",
+        "env": {},
+        "prepend_path": (),
+        "isolated": True,
+        "python_minor": sys.version_info[:2],
     }
     options.update(settings)
     launcher = root / "bin" / "probe"
-    launcher.write_bytes(render_launcher(EntryPoint("probe", "probe_app", "main", "probe"), **options))  # type: ignore[arg-type]
+    launcher.write_bytes(
+        render_launcher(EntryPoint("probe", "probe_app", "main", "probe"), **options)
+    )  # type: ignore[arg-type]
     launcher.chmod(0o755)
     return root
 
 
-def run(launcher: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+def run(
+    launcher: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, object]]:
     base = {"PATH": "/usr/bin:/bin"}
     base.update(env or {})
-    proc = subprocess.run([str(launcher), *args], env=base, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(launcher), *args], env=base, capture_output=True, text=True, check=False
+    )
     assert proc.stdout, proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
 
 def test_entry_point_code_forms() -> None:
-    assert python_code(EntryPoint("a", "pkg.mod", "main", "d")) == "import sys;del sys.argv[0];from pkg.mod import main;sys.exit(main())"
-    assert "from pkg import obj;sys.exit(obj.method())" in python_code(EntryPoint("a", "pkg", "obj.method", "d"))
+    assert (
+        python_code(EntryPoint("a", "pkg.mod", "main", "d"))
+        == "import sys;del sys.argv[0];from pkg.mod import main;sys.exit(main())"
+    )
+    assert "from pkg import obj;sys.exit(obj.method())" in python_code(
+        EntryPoint("a", "pkg", "obj.method", "d")
+    )
     assert "'" not in python_code(EntryPoint("a", "pkg.__main__", "", "d"))
-    assert EntryPoint.parse("x", "pkg.cli:app.run [extra]", "d") == EntryPoint("x", "pkg.cli", "app.run", "d")
+    assert EntryPoint.parse("x", "pkg.cli:app.run [extra]", "d") == EntryPoint(
+        "x", "pkg.cli", "app.run", "d"
+    )
 
 
 def test_env_and_prepend_path_are_applied(tmp_path: Path) -> None:
     root = make_bundle(
         tmp_path,
-        env={"GREETING": "it's a \"test\" $HOME `x`", "EMPTY": ""},
+        env={"GREETING": 'it\'s a "test" $HOME `x`', "EMPTY": ""},
         prepend_path=("tools/bin", "extra"),
     )
     code, out = run(root / "bin/probe", "a b")
     assert code == 0
     env = out["env"]
     assert isinstance(env, dict)
-    assert env["GREETING"] == "it's a \"test\" $HOME `x`"
+    assert env["GREETING"] == 'it\'s a "test" $HOME `x`'
     assert env["EMPTY"] == ""
     real_root = str(root.resolve())
     assert env["PACK_BUNDLE_ROOT"] == real_root
@@ -92,7 +122,7 @@ def test_env_and_prepend_path_are_applied(tmp_path: Path) -> None:
 
 def test_isolated_ignores_and_drops_pythonpath(tmp_path: Path) -> None:
     root = make_bundle(tmp_path)
-    code, out = run(root / "bin/probe", env={"PYTHONPATH": "/junk", "PYTHONHOME": "/junk"})
+    _, out = run(root / "bin/probe", env={"PYTHONPATH": "/junk", "PYTHONHOME": "/junk"})
     assert out["flags_isolated"] == 1
     assert "/junk" not in out["sys_path"]  # type: ignore[operator]
     assert "PYTHONPATH" not in out["env"] and "PYTHONHOME" not in out["env"]  # type: ignore[operator]
@@ -102,7 +132,7 @@ def test_not_isolated_keeps_pythonpath_but_not_cwd(tmp_path: Path) -> None:
     root = make_bundle(tmp_path, isolated=False)
     extra = tmp_path / "extra"
     extra.mkdir()
-    code, out = run(root / "bin/probe", env={"PYTHONPATH": str(extra), "PYTHONHOME": "/junk"})
+    _, out = run(root / "bin/probe", env={"PYTHONPATH": str(extra), "PYTHONHOME": "/junk"})
     assert out["flags_isolated"] == 0
     assert str(extra) in out["sys_path"]  # type: ignore[operator]
     assert "" not in out["sys_path"]  # type: ignore[operator]
@@ -121,15 +151,20 @@ def test_self_command_dispatches_to_the_runtime_stub(tmp_path: Path, group: str)
     root = make_bundle(tmp_path, self_command=group)
     code, out = run(root / "bin/probe", group, "info", "--json")
     assert code == 0
-    assert out == {"self_args": ["info", "--json"], "launcher": "probe", "group": group, "root": str(root.resolve())}
+    assert out == {
+        "self_args": ["info", "--json"],
+        "launcher": "probe",
+        "group": group,
+        "root": str(root.resolve()),
+    }
     # The word only counts in first position.
-    code, out = run(root / "bin/probe", "x", group)
+    _, out = run(root / "bin/probe", "x", group)
     assert out["argv"][1:] == ["x", group]  # type: ignore[index]
 
 
 def test_self_command_can_be_turned_off(tmp_path: Path) -> None:
     root = make_bundle(tmp_path, self_command="")
-    code, out = run(root / "bin/probe", "self", "info")
+    _, out = run(root / "bin/probe", "self", "info")
     assert out["argv"][1:] == ["self", "info"]  # type: ignore[index]
 
 
@@ -139,7 +174,9 @@ def test_symlinks_resolved_without_readlink(tmp_path: Path) -> None:
     tools = tmp_path / "tools"
     tools.mkdir()
     for tool in ("ls",):
-        (tools / tool).symlink_to(f"/bin/{tool}" if Path(f"/bin/{tool}").exists() else f"/usr/bin/{tool}")
+        (tools / tool).symlink_to(
+            f"/bin/{tool}" if Path(f"/bin/{tool}").exists() else f"/usr/bin/{tool}"
+        )
     links = tmp_path / "links"
     links.mkdir()
     (links / "one").symlink_to(os.path.relpath(root / "bin/probe", links))

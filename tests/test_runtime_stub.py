@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from pack_runtime import archive as archive_mod
 from pack_runtime import cli
 from pack_runtime.errors import ChecksumError, StubError
 from pack_runtime.filelist import write_files_list
-
 from packager.archive import ArchiveOptions, Format, write_archive
 from packager.launcher import EntryPoint as LauncherEntry
 from packager.launcher import render_launcher

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pack_runtime.filelist import scan_tree
 
+from pack_runtime.filelist import scan_tree
 from packager._fs import copy_tree
 from packager.errors import BuildError, ConfigError
 from packager.extract import safe_extract

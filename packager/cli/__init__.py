@@ -12,13 +12,13 @@ from ..errors import PackError
 from ._app import app, state
 
 # Command modules register themselves on `app` when imported.
-from . import build as _build  # noqa: F401,E402  isort: skip
-from . import cache as _cache  # noqa: F401,E402  isort: skip
-from . import fetch as _fetch  # noqa: F401,E402  isort: skip
-from . import run as _run  # noqa: F401,E402  isort: skip
-from . import inspect as _inspect  # noqa: F401,E402  isort: skip
-from . import verify as _verify  # noqa: F401,E402  isort: skip
-from . import python as _python  # noqa: F401,E402  isort: skip
+from . import build as _build  # noqa: F401  isort: skip
+from . import cache as _cache  # noqa: F401  isort: skip
+from . import fetch as _fetch  # noqa: F401  isort: skip
+from . import run as _run  # noqa: F401  isort: skip
+from . import inspect as _inspect  # noqa: F401  isort: skip
+from . import verify as _verify  # noqa: F401  isort: skip
+from . import python as _python  # noqa: F401  isort: skip
 
 
 def _version_callback(value: bool) -> None:
@@ -29,7 +29,9 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More output; tracebacks on errors."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More output; tracebacks on errors."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final result."),
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print pack's version."

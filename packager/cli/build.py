@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -16,25 +16,96 @@ from .inspect import human_size
 
 @app.command("build")
 def build_command(
-    project_dir: Path = typer.Argument(Path("."), help="The project (with pyproject.toml and a lock)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Where the archive goes \\[default: PROJECT_DIR/dist]."),  # noqa: UP045
-    python_archive: Optional[Path] = typer.Option(None, "--python-archive", help="A python-build-standalone install_only archive to use."),  # noqa: UP045
-    python: Optional[str] = typer.Option(None, "--python", help="Python request: 3.12, 3.12.7, 3.12.7+20241016, 3.13t."),  # noqa: UP045
-    python_variant: Optional[str] = typer.Option(None, "--python-variant", help="default or freethreaded."),  # noqa: UP045
-    python_flavor: Optional[str] = typer.Option(None, "--python-flavor", help="install_only_stripped (default) or install_only."),  # noqa: UP045
-    python_mirror: Optional[str] = typer.Option(None, "--python-mirror", help="Base URL laid out as <base>/<tag>/<file>."),  # noqa: UP045
-    target: Optional[str] = typer.Option(None, "--target", help="Target triple \\[default: this host]."),  # noqa: UP045
-    fmt: Optional[str] = typer.Option(None, "--format", help="tar.zst (default), tar.gz, tar.xz or dir."),  # noqa: UP045
-    level: Optional[int] = typer.Option(None, "--compression-level", help="Compression level of the archive."),  # noqa: UP045
-    threads: int = typer.Option(0, "--compression-threads", min=0, help="Compression threads (0: all cores); the output does not depend on it."),
-    find_links: list[Path] = typer.Option([], "--find-links", help="A directory of wheels to take locked files from."),  # noqa: B008
-    offline: bool = typer.Option(False, "--offline", help="Fetch nothing; use the cache, --find-links and --python-archive."),
-    no_smoke_test: bool = typer.Option(False, "--no-smoke-test", help="Skip running the bundle before archiving it."),
-    extras: list[str] = typer.Option([], "--extra", help="An extra of the project to include (uv.lock, pylock.toml); repeatable."),  # noqa: B008
-    groups: list[str] = typer.Option([], "--group", help="A dependency group to include (uv.lock, pylock.toml); repeatable."),  # noqa: B008
-    allow_unhashed: bool = typer.Option(False, "--allow-unhashed", help="Accept requirements.txt lines without --hash, trusting the index's digests (recorded in bundle.json)."),
-    refresh: bool = typer.Option(False, "--refresh", help="Provision the interpreter and dependency layers afresh in a temporary directory; the cache is not used for them."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object describing the artifacts, nothing else on stdout."),
+    project_dir: Annotated[
+        Path, typer.Argument(help="The project (with pyproject.toml and a lock).")
+    ] = Path(),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Where the archive goes \\[default: PROJECT_DIR/dist]."),
+    ] = None,
+    python_archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--python-archive", help="A python-build-standalone install_only archive to use."
+        ),
+    ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option("--python", help="Python request: 3.12, 3.12.7, 3.12.7+20241016, 3.13t."),
+    ] = None,
+    python_variant: Annotated[
+        str | None, typer.Option("--python-variant", help="default or freethreaded.")
+    ] = None,
+    python_flavor: Annotated[
+        str | None,
+        typer.Option("--python-flavor", help="install_only_stripped (default) or install_only."),
+    ] = None,
+    python_mirror: Annotated[
+        str | None,
+        typer.Option("--python-mirror", help="Base URL laid out as <base>/<tag>/<file>."),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Target triple \\[default: this host].")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="tar.zst (default), tar.gz, tar.xz or dir.")
+    ] = None,
+    level: Annotated[
+        int | None, typer.Option("--compression-level", help="Compression level of the archive.")
+    ] = None,
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--compression-threads",
+            min=0,
+            help="Compression threads (0: all cores); the output does not depend on it.",
+        ),
+    ] = 0,
+    find_links: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--find-links", help="A directory of wheels to take locked files from; repeatable."
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="Fetch nothing; use the cache, --find-links and --python-archive."
+        ),
+    ] = False,
+    no_smoke_test: Annotated[
+        bool, typer.Option("--no-smoke-test", help="Skip running the bundle before archiving it.")
+    ] = False,
+    extras: Annotated[
+        list[str] | None,
+        typer.Option("--extra", help="An extra of the project to include; repeatable."),
+    ] = None,
+    groups: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="A dependency group to include; repeatable."),
+    ] = None,
+    allow_unhashed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unhashed",
+            help="Accept requirements.txt lines without --hash, trusting the index's digests "
+            "(recorded in bundle.json).",
+        ),
+    ] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Provision the interpreter and dependency layers afresh in a temporary "
+            "directory; the cache is not used for them.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON object describing the artifacts, nothing else on stdout."
+        ),
+    ] = False,
 ) -> None:
     """Build the bundle archive of PROJECT_DIR."""
     cfg = load_config(
@@ -48,8 +119,8 @@ def build_command(
             "target": target,
             "format": fmt,
             "compression-level": level,
-            "extras": tuple(extras),
-            "groups": tuple(groups),
+            "extras": tuple(extras or ()),
+            "groups": tuple(groups or ()),
             "allow-unhashed": True if allow_unhashed else None,
         },
     )
@@ -59,7 +130,7 @@ def build_command(
         cfg,
         BuildOptions(
             out_dir=out_dir.absolute() if out_dir else None,
-            find_links=tuple(p.absolute() for p in find_links),
+            find_links=tuple(p.absolute() for p in find_links or ()),
             smoke_test=not no_smoke_test,
             refresh=refresh,
             compression_threads=threads,
@@ -74,6 +145,7 @@ def build_command(
         out(f"{a.path}")
         state.console.err.print(
             f"built {result.name} {result.version} for {result.target}: {human_size(a.size)}, "
-            f"sha256 {a.sha256}, {result.seconds:.1f}s; launchers: {', '.join(result.entry_points)}",
+            f"sha256 {a.sha256}, {result.seconds:.1f}s; "
+            f"launchers: {', '.join(result.entry_points)}",
             highlight=False,
         )

@@ -36,12 +36,14 @@ def test_archive_has_one_top_folder_named_after_the_app(built_bundle: Built) -> 
     assert {n.split("/")[0] for n in names} == {"compiled-app-1.2.0"}
     assert built_bundle.archive.name == "compiled-app-1.2.0-x86_64-unknown-linux-gnu.tar.zst"
     sidecar = built_bundle.archive.with_name(built_bundle.archive.name + ".sha256")
-    check = subprocess.run(["sha256sum", "-c", sidecar.name], cwd=sidecar.parent, capture_output=True, text=True)
+    check = subprocess.run(
+        ["sha256sum", "-c", sidecar.name], cwd=sidecar.parent, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_layout_is_relative_and_minimal(bundle: Path) -> None:
-    assert os.readlink(bundle / "venv/bin/python") == "../../python/bin/python3.11"
+    assert (bundle / "venv/bin/python").readlink().as_posix() == "../../python/bin/python3.11"
     cfg = (bundle / "venv/pyvenv.cfg").read_text()
     assert "include-system-site-packages = false" in cfg
     assert "home" not in cfg
@@ -55,10 +57,19 @@ def test_layout_is_relative_and_minimal(bundle: Path) -> None:
 
 
 def test_runs_from_unpack_path_with_args_stdin_and_exit_code(bundle: Path) -> None:
-    proc = run_app(bundle / "bin/compiled-app", "--exit", "7", "--stdin", "a b", "it's \"quoted\"", "", stdin="piped\nlines\n")
+    proc = run_app(
+        bundle / "bin/compiled-app",
+        "--exit",
+        "7",
+        "--stdin",
+        "a b",
+        'it\'s "quoted"',
+        "",
+        stdin="piped\nlines\n",
+    )
     assert proc.returncode == 7
     report = app_report(proc)
-    assert report["args"] == ["--stdin", "a b", "it's \"quoted\"", ""]
+    assert report["args"] == ["--stdin", "a b", 'it\'s "quoted"', ""]
     assert report["stdin"] == "piped\nlines\n"
     assert report["escaped"] == "&lt;b&gt;"
     assert report["argv0"] == str(bundle / "bin/compiled-app")
@@ -67,7 +78,9 @@ def test_runs_from_unpack_path_with_args_stdin_and_exit_code(bundle: Path) -> No
     assert admin.returncode == 0 and admin.stdout == "admin:x y z\n"
 
 
-def test_runs_after_moving_to_a_path_with_spaces_and_non_ascii(bundle: Path, tmp_path: Path) -> None:
+def test_runs_after_moving_to_a_path_with_spaces_and_non_ascii(
+    bundle: Path, tmp_path: Path
+) -> None:
     moved = tmp_path / "dir with spaces" / "ünïcødé ✓" / "app"
     moved.parent.mkdir(parents=True)
     shutil.move(bundle, moved)
@@ -102,8 +115,12 @@ def test_read_only_copy_runs_and_stays_unchanged(bundle: Path) -> None:
         _assert_inside(report, bundle)
         # root ignores permissions, so also run it from a read-only mount.
         proc = subprocess.run(
-            bwrap_argv([str(bundle / "bin/compiled-app"), "ro"], ro_bind=[bundle], hide_python=False),
-            capture_output=True, text=True, check=False,
+            bwrap_argv(
+                [str(bundle / "bin/compiled-app"), "ro"], ro_bind=[bundle], hide_python=False
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
         _assert_inside(app_report(proc), bundle)
@@ -118,7 +135,9 @@ def test_read_only_copy_runs_and_stays_unchanged(bundle: Path) -> None:
 def test_hostile_python_environment_is_ignored(bundle: Path, tmp_path: Path) -> None:
     junk = tmp_path / "junk"
     (junk / "markupsafe").mkdir(parents=True)
-    (junk / "markupsafe" / "__init__.py").write_text("raise SystemExit('junk markupsafe imported')\n")
+    (junk / "markupsafe" / "__init__.py").write_text(
+        "raise SystemExit('junk markupsafe imported')\n"
+    )
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(junk),
@@ -136,15 +155,23 @@ def test_hostile_python_environment_is_ignored(bundle: Path, tmp_path: Path) -> 
 
 def test_runs_on_a_host_without_python(bundle: Path) -> None:
     hidden_check = subprocess.run(
-        bwrap_argv(["sh", "-c", "command -v python3 python3.11 python; ls /usr/lib/python3*/os.py; true"]),
-        capture_output=True, text=True, check=False,
+        bwrap_argv(
+            ["sh", "-c", "command -v python3 python3.11 python; ls /usr/lib/python3*/os.py; true"]
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert hidden_check.stdout.strip() == "", hidden_check.stdout
-    probe = subprocess.run(bwrap_argv([sys.executable, "-c", "print(1)"]), capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        bwrap_argv([sys.executable, "-c", "print(1)"]), capture_output=True, text=True, check=False
+    )
     assert probe.returncode != 0, "the host interpreter is still reachable inside the sandbox"
     proc = subprocess.run(
         bwrap_argv([str(bundle / "bin/compiled-app"), "sandboxed"], ro_bind=[bundle]),
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     _assert_inside(app_report(proc), bundle)
@@ -162,7 +189,11 @@ def test_bundle_never_mentions_the_build_machine(built_bundle: Built, bundle: Pa
         if path.is_symlink() or not path.is_file():
             continue
         data = path.read_bytes()
-        hits += [f"{path.relative_to(bundle)} contains the {what}" for what, needle in needles.items() if needle in data]
+        hits += [
+            f"{path.relative_to(bundle)} contains the {what}"
+            for what, needle in needles.items()
+            if needle in data
+        ]
     assert hits == []
 
 

@@ -4,7 +4,6 @@ verify; each kind of tampering fails with the path named; inspect's figures add 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,9 @@ def _tamper(root: Path, kind: str) -> str:
     return target.relative_to(root).as_posix()
 
 
-@pytest.mark.parametrize("kind", ["changed byte", "removed file", "added file", "retargeted symlink"])
+@pytest.mark.parametrize(
+    "kind", ["changed byte", "removed file", "added file", "retargeted symlink"]
+)
 def test_tampering_is_named(built_bundle: Built, tmp_path: Path, kind: str) -> None:
     root = unpack(built_bundle.archive, tmp_path / "u")
     rel = _tamper(root, kind)
@@ -54,7 +55,9 @@ def test_tampered_archive_fails_its_checksum(built_bundle: Built, tmp_path: Path
     data = bytearray(built_bundle.archive.read_bytes())
     copy.write_bytes(bytes(data))
     sidecar = built_bundle.archive.with_name(built_bundle.archive.name + ".sha256")
-    (tmp_path / sidecar.name).write_text(sidecar.read_text().replace(sidecar.read_text()[:8], "00000000"))
+    (tmp_path / sidecar.name).write_text(
+        sidecar.read_text().replace(sidecar.read_text()[:8], "00000000")
+    )
     proc = run_pack(["verify", str(copy)], built_bundle.cache_dir)
     assert proc.returncode != 0
     assert copy.name in proc.stdout + proc.stderr
@@ -72,6 +75,8 @@ def test_inspect_figures_add_up_to_the_unpacked_size(built_bundle: Built, tmp_pa
     dists = {d["name"].lower(): d for d in sizes["site_packages"]["distributions"]}
     assert {"markupsafe", "compiled_app"} <= set(dists)
     assert info["manifest"]["name"] == "compiled-app"
-    runtime = sum(p.stat().st_size for p in (root / "python").rglob("*") if p.is_file() and not p.is_symlink())
+    runtime = sum(
+        p.stat().st_size for p in (root / "python").rglob("*") if p.is_file() and not p.is_symlink()
+    )
     assert sizes["runtime"] == runtime
-    assert os.path.getsize(built_bundle.archive) == info["archive_size"]
+    assert built_bundle.archive.stat().st_size == info["archive_size"]

@@ -14,27 +14,49 @@ from pathlib import Path
 from tests.helpers.bundles import APPS, Built, pack_env
 
 
-def _build(project: Path, python_archive: Path, cache: Path, *, umask: int, **env: str) -> dict[str, object]:
-    argv = [sys.executable, "-m", "packager.cli", "build", str(project), "--python-archive", str(python_archive), "--json", *env.pop("extra", "").split()]
+def _build(
+    project: Path, python_archive: Path, cache: Path, *, umask: int, **env: str
+) -> dict[str, object]:
+    argv = [
+        sys.executable,
+        "-m",
+        "packager.cli",
+        "build",
+        str(project),
+        "--python-archive",
+        str(python_archive),
+        "--json",
+        *env.pop("extra", "").split(),
+    ]
     proc = subprocess.run(
         argv,
         env=pack_env(cache, **env),
         capture_output=True,
         text=True,
         check=False,
-        preexec_fn=lambda: os.umask(umask),  # noqa: PLW1509 - the umask is the point of the test
+        preexec_fn=lambda: os.umask(umask),
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(built_bundle: Built, python_archive: Path, tmp_path: Path) -> None:
+def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(
+    built_bundle: Built, python_archive: Path, tmp_path: Path
+) -> None:
     checkout = tmp_path / "another checkout" / "compiled"
-    shutil.copytree(APPS / "compiled", checkout, ignore=shutil.ignore_patterns("dist", "__pycache__"))
+    shutil.copytree(
+        APPS / "compiled", checkout, ignore=shutil.ignore_patterns("dist", "__pycache__")
+    )
     cache = tmp_path / "other-cache"
     result = _build(
-        checkout, python_archive, cache, umask=0o077,
-        TZ="Pacific/Kiritimati", LANG="de_DE.UTF-8", LC_ALL="de_DE.UTF-8", extra="--compression-threads 1",
+        checkout,
+        python_archive,
+        cache,
+        umask=0o077,
+        TZ="Pacific/Kiritimati",
+        LANG="de_DE.UTF-8",
+        LC_ALL="de_DE.UTF-8",
+        extra="--compression-threads 1",
     )
     art = result["artifacts"][0]  # type: ignore[index]
     first = built_bundle.result["artifacts"][0]  # type: ignore[index]
@@ -48,17 +70,38 @@ def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(built_bundle: Bui
     assert changed["artifacts"][0]["sha256"] != first["sha256"]  # type: ignore[index]
 
 
-def test_source_date_epoch_sets_the_recorded_time(built_bundle: Built, python_archive: Path, tmp_path: Path) -> None:
+def test_source_date_epoch_sets_the_recorded_time(
+    built_bundle: Built, python_archive: Path, tmp_path: Path
+) -> None:
     checkout = tmp_path / "thirdparty"
     shutil.copytree(APPS / "thirdparty", checkout)
-    result = _build(checkout, python_archive, built_bundle.cache_dir, umask=0o022, SOURCE_DATE_EPOCH="1700000000")
+    result = _build(
+        checkout,
+        python_archive,
+        built_bundle.cache_dir,
+        umask=0o022,
+        SOURCE_DATE_EPOCH="1700000000",
+    )
     listing = subprocess.run(
         ["tar", "--zstd", "-tvf", result["artifacts"][0]["path"]],  # type: ignore[index]
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "2023-11-14" in listing.splitlines()[0]
     meta = subprocess.run(
-        ["tar", "--zstd", "-xOf", result["artifacts"][0]["path"], "flakes-bundle-0.3.0/.pack/bundle.json"],  # type: ignore[index]
-        capture_output=True, text=True, check=True,
+        [
+            "tar",
+            "--zstd",
+            "-xOf",
+            result["artifacts"][0]["path"],
+            "flakes-bundle-0.3.0/.pack/bundle.json",
+        ],  # type: ignore[index]
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    assert json.loads(meta)["build"] == {"source_date_epoch": 1700000000, "time": "2023-11-14T22:13:20Z"}
+    assert json.loads(meta)["build"] == {
+        "source_date_epoch": 1700000000,
+        "time": "2023-11-14T22:13:20Z",
+    }

