@@ -11,28 +11,32 @@ import typer
 from ..build import BuildOptions, build
 from ..config import load_config
 from ._app import app, out, state
+from ._options import (
+    AllowUnhashed,
+    Extras,
+    FindLinks,
+    Groups,
+    Offline,
+    ProjectDir,
+    PythonArchive,
+    PythonMirror,
+    PythonRequest,
+    Refresh,
+    absolute_paths,
+    lock_overrides,
+)
 from .inspect import human_size
 
 
 @app.command("build")
 def build_command(
-    project_dir: Annotated[
-        Path, typer.Argument(help="The project (with pyproject.toml and a lock).")
-    ] = Path(),
+    project_dir: ProjectDir = Path(),
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Where the archive goes \\[default: PROJECT_DIR/dist]."),
     ] = None,
-    python_archive: Annotated[
-        Path | None,
-        typer.Option(
-            "--python-archive", help="A python-build-standalone install_only archive to use."
-        ),
-    ] = None,
-    python: Annotated[
-        str | None,
-        typer.Option("--python", help="Python request: 3.12, 3.12.7, 3.12.7+20241016, 3.13t."),
-    ] = None,
+    python_archive: PythonArchive = None,
+    python: PythonRequest = None,
     python_variant: Annotated[
         str | None, typer.Option("--python-variant", help="default or freethreaded.")
     ] = None,
@@ -40,10 +44,7 @@ def build_command(
         str | None,
         typer.Option("--python-flavor", help="install_only_stripped (default) or install_only."),
     ] = None,
-    python_mirror: Annotated[
-        str | None,
-        typer.Option("--python-mirror", help="Base URL laid out as <base>/<tag>/<file>."),
-    ] = None,
+    python_mirror: PythonMirror = None,
     target: Annotated[
         str | None, typer.Option("--target", help="Target triple \\[default: this host].")
     ] = None,
@@ -61,45 +62,15 @@ def build_command(
             help="Compression threads (0: all cores); the output does not depend on it.",
         ),
     ] = 0,
-    find_links: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--find-links", help="A directory of wheels to take locked files from; repeatable."
-        ),
-    ] = None,
-    offline: Annotated[
-        bool,
-        typer.Option(
-            "--offline", help="Fetch nothing; use the cache, --find-links and --python-archive."
-        ),
-    ] = False,
+    find_links: FindLinks = None,
+    offline: Offline = False,
     no_smoke_test: Annotated[
         bool, typer.Option("--no-smoke-test", help="Skip running the bundle before archiving it.")
     ] = False,
-    extras: Annotated[
-        list[str] | None,
-        typer.Option("--extra", help="An extra of the project to include; repeatable."),
-    ] = None,
-    groups: Annotated[
-        list[str] | None,
-        typer.Option("--group", help="A dependency group to include; repeatable."),
-    ] = None,
-    allow_unhashed: Annotated[
-        bool,
-        typer.Option(
-            "--allow-unhashed",
-            help="Accept requirements.txt lines without --hash, trusting the index's digests "
-            "(recorded in bundle.json).",
-        ),
-    ] = False,
-    refresh: Annotated[
-        bool,
-        typer.Option(
-            "--refresh",
-            help="Provision the interpreter and dependency layers afresh in a temporary "
-            "directory; the cache is not used for them.",
-        ),
-    ] = False,
+    extras: Extras = None,
+    groups: Groups = None,
+    allow_unhashed: AllowUnhashed = False,
+    refresh: Refresh = False,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -111,7 +82,6 @@ def build_command(
     cfg = load_config(
         project_dir,
         {
-            "python-archive": str(python_archive.absolute()) if python_archive else None,
             "python": python,
             "python-variant": python_variant,
             "python-flavor": python_flavor,
@@ -119,9 +89,7 @@ def build_command(
             "target": target,
             "format": fmt,
             "compression-level": level,
-            "extras": tuple(extras or ()),
-            "groups": tuple(groups or ()),
-            "allow-unhashed": True if allow_unhashed else None,
+            **lock_overrides(python_archive, extras, groups, allow_unhashed),
         },
     )
     ctx = state.context(offline=offline)
@@ -130,7 +98,7 @@ def build_command(
         cfg,
         BuildOptions(
             out_dir=out_dir.absolute() if out_dir else None,
-            find_links=tuple(p.absolute() for p in find_links or ()),
+            find_links=absolute_paths(find_links),
             smoke_test=not no_smoke_test,
             refresh=refresh,
             compression_threads=threads,

@@ -13,14 +13,24 @@ from ..config import load_config
 from ..targets import host_target, parse_target
 from ..wheelhouse import fetch_wheelhouse
 from ._app import app, out, state
+from ._options import (
+    AllowUnhashed,
+    Extras,
+    FindLinks,
+    Groups,
+    ProjectDir,
+    PythonArchive,
+    PythonMirror,
+    PythonRequest,
+    absolute_paths,
+    lock_overrides,
+)
 
 
 @app.command("fetch")
 def fetch_command(
     dest: Annotated[Path, typer.Option("--dest", help="The wheelhouse directory to fill.")],
-    project_dir: Annotated[
-        Path, typer.Argument(help="The project (with pyproject.toml and a lock).")
-    ] = Path(),
+    project_dir: ProjectDir = Path(),
     targets: Annotated[
         list[str] | None,
         typer.Option(
@@ -28,34 +38,13 @@ def fetch_command(
             help="A target triple; repeatable [default: the configured target, else this host].",
         ),
     ] = None,
-    python_archive: Annotated[
-        Path | None,
-        typer.Option(
-            "--python-archive", help="A python-build-standalone install_only archive to use."
-        ),
-    ] = None,
-    python: Annotated[
-        str | None,
-        typer.Option("--python", help="Python request: 3.12, 3.12.7, 3.12.7+20241016, 3.13t."),
-    ] = None,
-    python_mirror: Annotated[
-        str | None,
-        typer.Option("--python-mirror", help="Base URL laid out as <base>/<tag>/<file>."),
-    ] = None,
-    extras: Annotated[
-        list[str] | None,
-        typer.Option("--extra", help="An extra of the project to include; repeatable."),
-    ] = None,
-    groups: Annotated[
-        list[str] | None, typer.Option("--group", help="A dependency group to include; repeatable.")
-    ] = None,
-    allow_unhashed: Annotated[
-        bool, typer.Option("--allow-unhashed", help="Accept requirements.txt lines without --hash.")
-    ] = False,
-    find_links: Annotated[
-        list[Path] | None,
-        typer.Option("--find-links", help="A directory of wheels to take locked files from."),
-    ] = None,
+    python_archive: PythonArchive = None,
+    python: PythonRequest = None,
+    python_mirror: PythonMirror = None,
+    extras: Extras = None,
+    groups: Groups = None,
+    allow_unhashed: AllowUnhashed = False,
+    find_links: FindLinks = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object listing what was fetched.")
     ] = False,
@@ -64,21 +53,16 @@ def fetch_command(
     cfg = load_config(
         project_dir,
         {
-            "python-archive": str(python_archive.absolute()) if python_archive else None,
             "python": python,
             "python-mirror": python_mirror,
-            "extras": tuple(extras or ()),
-            "groups": tuple(groups or ()),
-            "allow-unhashed": True if allow_unhashed else None,
+            **lock_overrides(python_archive, extras, groups, allow_unhashed),
         },
     )
     chosen = [parse_target(t) for t in targets or ()]
     if not chosen:
         chosen = [parse_target(cfg.target) if cfg.target else host_target()]
     ctx = state.context()
-    result = fetch_wheelhouse(
-        ctx, cfg, chosen, dest, find_links=tuple(p.absolute() for p in find_links or ())
-    )
+    result = fetch_wheelhouse(ctx, cfg, chosen, dest, find_links=absolute_paths(find_links))
     state.console.close()
     if as_json:
         out(

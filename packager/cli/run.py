@@ -12,6 +12,18 @@ from typer.core import TyperCommand
 from ..config import load_config
 from ..run import RunOptions, run_project
 from ._app import app, state
+from ._options import (
+    AllowUnhashed,
+    Extras,
+    FindLinks,
+    Groups,
+    Offline,
+    ProjectDir,
+    PythonArchive,
+    Refresh,
+    absolute_paths,
+    lock_overrides,
+)
 
 _ARGS = "pack_run_args"
 
@@ -35,9 +47,7 @@ class _RunCommand(TyperCommand):
 )
 def run_command(
     context: typer.Context,
-    project_dir: Annotated[
-        Path, typer.Argument(help="The project (with pyproject.toml and a lock).")
-    ] = Path(),
+    project_dir: ProjectDir = Path(),
     python_mode: Annotated[
         bool,
         typer.Option(
@@ -49,39 +59,13 @@ def run_command(
         str | None,
         typer.Option("--entry", help="The console script to run [default: the first entry point]."),
     ] = None,
-    refresh: Annotated[
-        bool,
-        typer.Option(
-            "--refresh",
-            help="Provision the layers afresh in a temporary directory; the cache is not used.",
-        ),
-    ] = False,
-    python_archive: Annotated[
-        Path | None,
-        typer.Option(
-            "--python-archive", help="A python-build-standalone install_only archive to use."
-        ),
-    ] = None,
-    extras: Annotated[
-        list[str] | None,
-        typer.Option("--extra", help="An extra of the project to include; repeatable."),
-    ] = None,
-    groups: Annotated[
-        list[str] | None, typer.Option("--group", help="A dependency group to include; repeatable.")
-    ] = None,
-    allow_unhashed: Annotated[
-        bool, typer.Option("--allow-unhashed", help="Accept requirements.txt lines without --hash.")
-    ] = False,
-    find_links: Annotated[
-        list[Path] | None,
-        typer.Option("--find-links", help="A directory of wheels to take locked files from."),
-    ] = None,
-    offline: Annotated[
-        bool,
-        typer.Option(
-            "--offline", help="Fetch nothing; use the cache, --find-links and --python-archive."
-        ),
-    ] = False,
+    refresh: Refresh = False,
+    python_archive: PythonArchive = None,
+    extras: Extras = None,
+    groups: Groups = None,
+    allow_unhashed: AllowUnhashed = False,
+    find_links: FindLinks = None,
+    offline: Offline = False,
 ) -> None:
     """Run the app (or, with --python, any command) in its environment: pack run [DIR] -- ARGS."""
     if python_mode and entry is not None:
@@ -89,10 +73,7 @@ def run_command(
     cfg = load_config(
         project_dir,
         {
-            "python-archive": str(python_archive.absolute()) if python_archive else None,
-            "extras": tuple(extras or ()),
-            "groups": tuple(groups or ()),
-            "allow-unhashed": True if allow_unhashed else None,
+            **lock_overrides(python_archive, extras, groups, allow_unhashed),
         },
     )
     ctx = state.context(offline=offline)
@@ -104,7 +85,7 @@ def run_command(
             entry=entry,
             command=python_mode,
             refresh=refresh,
-            find_links=tuple(p.absolute() for p in find_links or ()),
+            find_links=absolute_paths(find_links),
         ),
     )
     raise typer.Exit(code)
