@@ -4,11 +4,13 @@ verify; each kind of tampering fails with the path named; inspect's figures add 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.bundles import Built, run_pack, unpack
+from tests.helpers.tamper import add, chmod, delete, modify, retarget
 
 
 def test_archive_and_tree_verify(built_bundle: Built, tmp_path: Path) -> None:
@@ -19,32 +21,12 @@ def test_archive_and_tree_verify(built_bundle: Built, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _tamper(root: Path, kind: str) -> str:
-    site = next((root / "venv/lib").glob("python3*/site-packages"))
-    if kind == "changed byte":
-        target = site / "compiled_app/main.py"
-        data = bytearray(target.read_bytes())
-        data[10] ^= 1
-        target.write_bytes(bytes(data))
-    elif kind == "removed file":
-        target = site / "compiled_app/admin.py"
-        target.unlink()
-    elif kind == "added file":
-        target = site / "compiled_app/backdoor.py"
-        target.write_text("print('hi')\n")
-    else:
-        target = root / "venv/bin/python"
-        target.unlink()
-        target.symlink_to("/usr/bin/python3")
-    return target.relative_to(root).as_posix()
-
-
-@pytest.mark.parametrize(
-    "kind", ["changed byte", "removed file", "added file", "retargeted symlink"]
-)
-def test_tampering_is_named(built_bundle: Built, tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize("tamper", [modify, chmod, retarget, delete, add])
+def test_tampering_is_named(
+    built_bundle: Built, tmp_path: Path, tamper: Callable[[Path], str]
+) -> None:
     root = unpack(built_bundle.archive, tmp_path / "u")
-    rel = _tamper(root, kind)
+    rel = tamper(root)
     proc = run_pack(["verify", str(root)], built_bundle.cache_dir)
     assert proc.returncode != 0
     assert rel in proc.stdout + proc.stderr

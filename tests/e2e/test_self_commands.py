@@ -22,6 +22,7 @@ import pytest
 
 from pack_runtime.filelist import write_files_list
 from tests.helpers.bundles import Built, bwrap_argv, listing, unpack
+from tests.helpers.tamper import add, chmod, delete, modify, retarget
 
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
@@ -188,47 +189,14 @@ def test_verify_passes_on_a_fresh_unpack(bundle: Path) -> None:
     assert (proc.returncode, proc.stdout) == (0, f"ok: {bundle.resolve()} matches .pack/files\n")
 
 
-def _site(root: Path) -> Path:
-    return next((root / "venv/lib").glob("python3*/site-packages"))
-
-
-def _modify(root: Path) -> str:
-    path = _site(root) / "compiled_app" / "main.py"
-    path.write_text(path.read_text() + "\n# tampered\n")
-    return path.relative_to(root).as_posix()
-
-
-def _chmod(root: Path) -> str:
-    path = _site(root) / "compiled_app" / "__init__.py"
-    path.chmod(0o755)
-    return path.relative_to(root).as_posix()
-
-
-def _retarget(root: Path) -> str:
-    link = root / "venv/bin/python"
-    link.unlink()
-    link.symlink_to("../../python/bin/python3")  # still runs, but not what was built
-    return "venv/bin/python"
-
-
-def _delete(root: Path) -> str:
-    (root / "bin/compiled-admin").unlink()
-    return "bin/compiled-admin"
-
-
-def _add(root: Path) -> str:
-    (_site(root) / "zz_injected.pth").write_text("import os\n")
-    return (_site(root) / "zz_injected.pth").relative_to(root).as_posix()
-
-
 @pytest.mark.parametrize(
     ("tamper", "label"),
     [
-        (_modify, "modified"),
-        (_chmod, "modified"),
-        (_retarget, "modified"),
-        (_delete, "missing"),
-        (_add, "unexpected"),
+        (modify, "modified"),
+        (chmod, "modified"),
+        (retarget, "modified"),
+        (delete, "missing"),
+        (add, "unexpected"),
     ],
 )
 def test_verify_fails_naming_each_kind_of_tampering(
