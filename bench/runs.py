@@ -1,0 +1,155 @@
+"""The run phase, on the artifacts of the last builds: whether each runs with every host
+Python hidden (bubblewrap), warm start, first run, unpack time, all interleaved by round."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.helpers.bundles import bwrap_argv
+
+from .builds import rotate
+from .proc import BenchError, run
+from .timing import Command, Samples, Timer
+from .tools import PlainVenv, Tool, dir_bytes
+from .workspace import Workspace
+
+EXPECTED = "benchapp 1.0.0"
+FLOOR = "floor"
+
+
+@dataclass
+class SelfContained:
+    ok: bool
+    detail: str
+
+
+@dataclass
+class RunPhase:
+    warm: dict[str, Samples] = field(default_factory=dict)
+    first: dict[str, Samples] = field(default_factory=dict)
+    unpack: dict[str, Samples] = field(default_factory=dict)
+    #: pack's warm start measured right after its first runs, round by round: the first-run
+    #: target compares like with like even when the machine's load drifts between phases
+    paired_warm: Samples = field(default_factory=Samples)
+    self_contained: dict[str, SelfContained] = field(default_factory=dict)
+    #: bytes a tool writes outside itself at run time (pex/shiv roots)
+    runtime_bytes: dict[str, int] = field(default_factory=dict)
+    commands: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _check(exe: Path, env: dict[str, str], label: str) -> None:
+    proc = run([exe, "--version"], what=f"running {label}", env=env)
+    if EXPECTED not in proc.stdout:
+        raise BenchError(f"{label}: `{exe} --version` printed {proc.stdout!r}, not {EXPECTED!r}")
+
+
+def _sandboxed(ws: Workspace, tool: Tool, exe: Path) -> SelfContained:
+    """Run under bubblewrap with every Python of the host hidden, including the interpreter
+    the peers were built with and every venv and cache of the benchmark."""
+    if shutil.which("bwrap") is None:
+        return SelfContained(False, "not checked: bubblewrap is not installed")
+    argv = bwrap_argv([])
+    for hidden in (ws.interp_dir, ws.tools, ws.root / "cache", ws.root / "uv-tools-cache"):
+        if hidden.exists():
+            argv += ["--tmpfs", str(hidden)]
+    proc = run(
+        [*argv, str(exe), "--version"],
+        what=f"{tool.label} under bwrap",
+        env=tool.run_env(sandbox=True),
+        check=False,
+    )
+    if proc.returncode == 0 and EXPECTED in proc.stdout:
+        return SelfContained(True, "runs")
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    last = lines[-1] if lines else ""
+    if "execvp" in last and "No such file" in last:
+        # The kernel could not find the interpreter its shebang names: it is a hidden one.
+        return SelfContained(False, "needs a host Python (the interpreter it names is hidden)")
+    return SelfContained(False, f"exit {proc.returncode}: {last}"[:160])
+
+
+def run_phase(
+    ws: Workspace,
+    tools: Sequence[Tool],
+    timer: Timer,
+    *,
+    start_rounds: int,
+    start_runs: int,
+    first_rounds: int,
+    first_runs: int,
+    unpack_rounds: int,
+    say: Callable[[str], None],
+) -> RunPhase:
+    out = RunPhase()
+    exes: dict[str, Path] = {}
+    for tool in tools:
+        exes[tool.key] = tool.install()
+        _check(exes[tool.key], tool.run_env(), tool.label)
+        out.self_contained[tool.key] = _sandboxed(ws, tool, exes[tool.key])
+        say(f"  {tool.label:24} self-contained: {out.self_contained[tool.key].detail}")
+
+    warm_cmds: dict[str, Command] = {
+        t.key: Command((str(exes[t.key]), "--version"), t.run_env()) for t in tools
+    }
+    venv = next((t for t in tools if isinstance(t, PlainVenv)), None)
+    if venv is not None:
+        warm_cmds[FLOOR] = Command(venv.floor(), venv.run_env())
+    for key, cmd in warm_cmds.items():
+        out.commands.setdefault(key, {})["warm start"] = cmd.shell()
+        out.warm[key] = Samples()
+
+    order = [*warm_cmds]
+    for r in range(start_rounds):
+        say(f"warm start, round {r + 1}/{start_rounds}")
+        for key in order[r % len(order) :] + order[: r % len(order)]:
+            s = timer.measure(warm_cmds[key], runs=start_runs, warmup=1, what=f"{key} warm start")
+            out.warm[key].extend(s)
+
+    first_cmds: dict[str, Command] = {}
+    for tool in tools:
+        spec = tool.first_run()
+        if spec is None:
+            continue
+        prepare, exe = spec
+        first_cmds[tool.key] = Command((str(exe), "--version"), tool.run_env(), prepare=prepare)
+        out.commands.setdefault(tool.key, {})["first run prepare"] = shlex.join(prepare)
+        out.first[tool.key] = Samples()
+    firsts = [t for t in tools if t.key in first_cmds]
+    for r in range(first_rounds):
+        say(f"first run, round {r + 1}/{first_rounds}")
+        for tool in rotate(firsts, r):
+            # pack's first run is cheap and its target needs a tight median: three times the runs
+            n = first_runs * (3 if tool.key == "pack" else 1)
+            s = timer.measure(first_cmds[tool.key], runs=n, what=f"{tool.key} first run")
+            out.first[tool.key].extend(s)
+            if tool.key == "pack":
+                out.paired_warm.extend(
+                    timer.measure(warm_cmds["pack"], runs=n, warmup=1, what="pack warm start")
+                )
+
+    for tool in tools:
+        cache = tool.runtime_cache()
+        if cache is not None and cache.exists():
+            out.runtime_bytes[tool.key] = dir_bytes(cache)
+
+    unpackers = [t for t in tools if t.unpack_archive() is not None]
+    for r in range(unpack_rounds):
+        for tool in rotate(unpackers, r):
+            archive = tool.unpack_archive()
+            assert archive is not None
+            dest = ws.scratch(f"unpack-{tool.key}")
+            cmd = Command(
+                ("tar", "-xf", str(archive), "-C", str(dest)),
+                ws.base_env(),
+                prepare=("sh", "-c", f"rm -rf '{dest}' && mkdir -p '{dest}'"),
+            )
+            out.commands.setdefault(tool.key, {})["unpack"] = cmd.shell()
+            out.unpack.setdefault(tool.key, Samples()).extend(
+                timer.measure(cmd, runs=2, what=f"unpacking {tool.key}")
+            )
+        say(f"unpack, round {r + 1}/{unpack_rounds}")
+    return out
