@@ -246,7 +246,8 @@ def targets(
                 "first run within 10% of warm start",
                 pf <= 1.10 * paired,
                 f"first run {pf * 1000:.0f} ms = {pf / paired:.2f}x warm start "
-                f"({paired * 1000:.0f} ms, measured in the same rounds; target <= 1.10x)",
+                f"({paired * 1000:.0f} ms: the warm bundle, in the same rounds, each run after "
+                "the same unpack into another folder; target <= 1.10x)",
             )
         )
     pack = builds.figures.get("pack")

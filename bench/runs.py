@@ -14,7 +14,7 @@ from tests.helpers.bundles import bwrap_argv
 from .builds import rotate
 from .proc import BenchError, run
 from .timing import Command, Samples, Timer
-from .tools import PlainVenv, Tool, dir_bytes
+from .tools import Pack, PlainVenv, Tool, dir_bytes
 from .workspace import Workspace
 
 EXPECTED = "benchapp 1.0.0"
@@ -32,8 +32,9 @@ class RunPhase:
     warm: dict[str, Samples] = field(default_factory=dict)
     first: dict[str, Samples] = field(default_factory=dict)
     unpack: dict[str, Samples] = field(default_factory=dict)
-    #: pack's warm start measured right after its first runs, round by round: the first-run
-    #: target compares like with like even when the machine's load drifts between phases
+    #: pack's warm start measured right after its first runs, round by round, each run after
+    #: the same unpack as a first run but into another folder (Pack.control_prepare): the
+    #: first-run target compares like with like
     paired_warm: Samples = field(default_factory=Samples)
     self_contained: dict[str, SelfContained] = field(default_factory=dict)
     #: bytes a tool writes outside itself at run time (pex/shiv roots)
@@ -126,10 +127,13 @@ def run_phase(
             n = first_runs * (3 if tool.key == "pack" else 1)
             s = timer.measure(first_cmds[tool.key], runs=n, what=f"{tool.key} first run")
             out.first[tool.key].extend(s)
-            if tool.key == "pack":
-                out.paired_warm.extend(
-                    timer.measure(warm_cmds["pack"], runs=n, warmup=1, what="pack warm start")
+            if isinstance(tool, Pack):
+                control = Command(
+                    warm_cmds["pack"].argv, warm_cmds["pack"].env, prepare=tool.control_prepare()
                 )
+                out.commands["pack"]["warm start after the same unpack elsewhere"] = control.shell()
+                out.commands["pack"]["its prepare"] = shlex.join(tool.control_prepare())
+                out.paired_warm.extend(timer.measure(control, runs=n, what="pack warm start"))
 
     for tool in tools:
         cache = tool.runtime_cache()

@@ -123,7 +123,7 @@ def _unpack_cmd(archive: Path, dest: Path) -> tuple[str, ...]:
         "sh",
         "-c",
         f"rm -rf {q(str(dest))} && mkdir -p {q(str(dest))} && "
-        f"tar -xf {q(str(archive))} -C {q(str(dest))} && sync",
+        f"tar -xf {q(str(archive))} -C {q(str(dest))}",
     )
 
 
@@ -181,6 +181,14 @@ class Pack(Tool):
     def unpack_archive(self) -> Path:
         return self.artifact()
 
+    def control_prepare(self) -> tuple[str, ...]:
+        """The first run's preparation minus its point: the same unpack, into another
+        folder. A warm start measured after it sees the machine as a first run does (page
+        cache, CPU caches, disk writeback just disturbed), so the first-run target compares
+        like with like; back-to-back warm runs are faster on a busy VM than any run that
+        follows other work, first or not."""
+        return _unpack_cmd(self.artifact(), self.ws.run_dir(self.key) / "control")
+
     def bundle_root(self) -> Path:
         return self.ws.run_dir(self.key) / "warm" / self._top()
 
@@ -226,7 +234,7 @@ class _Pex(Tool):
 
     def first_run(self) -> tuple[tuple[str, ...], Path]:
         q = shlex.quote(str(self.runtime_cache()))
-        return _argv("sh", "-c", f"rm -rf {q} && sync"), self.artifact()
+        return _argv("sh", "-c", f"rm -rf {q}"), self.artifact()
 
 
 class PexZipapp(_Pex):
@@ -284,7 +292,7 @@ class Shiv(Tool):
 
     def first_run(self) -> tuple[tuple[str, ...], Path]:
         q = shlex.quote(str(self.runtime_cache()))
-        return _argv("sh", "-c", f"rm -rf {q} && sync"), self.artifact()
+        return _argv("sh", "-c", f"rm -rf {q}"), self.artifact()
 
 
 class _PyInstaller(Tool):
@@ -431,7 +439,7 @@ class PyInstallerOnefile(_PyInstaller):
 
     def first_run(self) -> tuple[tuple[str, ...], Path]:
         q = shlex.quote(str(self.runtime_cache()))
-        return _argv("sh", "-c", f"rm -rf {q} && mkdir -p {q} && sync"), self.artifact()
+        return _argv("sh", "-c", f"rm -rf {q} && mkdir -p {q}"), self.artifact()
 
 
 class PlainVenv(Tool):
