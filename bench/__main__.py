@@ -48,10 +48,10 @@ FULL = Profile(
     slow_cold_only=False,
     start_rounds=5,
     start_runs=6,
-    first_rounds=4,
+    first_rounds=3,
     first_runs=2,
     unpack_rounds=3,
-    compress_reps=3,
+    compress_reps=2,
     compress_slow_reps=1,
 )
 # Under ~4 minutes: PyInstaller builds cold only, the slow compressors are left out.

@@ -91,6 +91,9 @@ def codecs(ws: Workspace, tar: Path, tree: Path, *, quick: bool) -> list[Codec]:
     rows = [
         zstd(3),
         zstd(PACK_ZSTD_LEVEL),
+        # pack's writer always uses long-distance matching: this row separates its effect from
+        # the writer's own overhead
+        zstd(PACK_ZSTD_LEVEL, long=True),
         zstd(19),
         zstd(19, long=True),
         Codec(

@@ -123,8 +123,8 @@ def run_phase(
     for r in range(first_rounds):
         say(f"first run, round {r + 1}/{first_rounds}")
         for tool in rotate(firsts, r):
-            # pack's first run is cheap and its target needs a tight median: three times the runs
-            n = first_runs * (3 if tool.key == "pack" else 1)
+            # pack's target needs a tighter median than the other tools' columns: twice the runs
+            n = first_runs * (2 if tool.key == "pack" else 1)
             s = timer.measure(first_cmds[tool.key], runs=n, what=f"{tool.key} first run")
             out.first[tool.key].extend(s)
             if isinstance(tool, Pack):
