@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import http.server
 import io
 import json
 import os
@@ -14,10 +13,8 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import threading
-import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,6 +27,7 @@ from packager.archive import ArchiveOptions, Format, write_archive
 from packager.launcher import EntryPoint as LauncherEntry
 from packager.launcher import render_launcher
 from packager.manifest import BuildInfo, BundleManifest, EntryPoint, LockRef, PythonBuild
+from tests.helpers.http_server import Server, serve
 from tests.helpers.synthetic import add_dist
 
 REPO = Path(__file__).resolve().parents[1]
@@ -211,55 +209,11 @@ def leftovers(app_dir: Path) -> list[str]:
     return sorted(p.name for p in app_dir.iterdir() if p.name.startswith("."))
 
 
-@dataclass
-class Server:
-    """A real HTTP server on 127.0.0.1 serving `root`; `truncate` lists paths sent half
-    (with the full Content-Length), `hits` counts requests per path."""
-
-    root: Path
-    base: str = ""
-    truncate: set[str] = field(default_factory=set)
-    hits: dict[str, int] = field(default_factory=dict)
-
-    def url(self, path: Path) -> str:
-        return self.base + "/" + urllib.parse.quote(path.relative_to(self.root).as_posix())
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    state = Server(tmp_path / "www")
-    state.root.mkdir()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            rel = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
-            state.hits[rel] = state.hits.get(rel, 0) + 1
-            path = state.root / rel
-            if not path.is_file():
-                self.send_error(404)
-                return
-            data = path.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if rel in state.truncate:
-                self.wfile.write(data[: len(data) // 2])
-                self.close_connection = True
-                return
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    (tmp_path / "www").mkdir()
+    with serve(tmp_path / "www") as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture

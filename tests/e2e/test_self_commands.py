@@ -6,22 +6,20 @@ survive being killed, remove."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import shutil
 import signal
 import subprocess
-import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pack_runtime.filelist import write_files_list
 from tests.helpers.bundles import Built, bwrap_argv, listing, unpack
+from tests.helpers.http_server import Server, serve
 from tests.helpers.tamper import add, chmod, delete, modify, retarget
 
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -116,55 +114,10 @@ def entries(app_dir: Path) -> list[str]:
     return sorted(p.name for p in app_dir.iterdir())
 
 
-@dataclass
-class Server:
-    """A real HTTP server on 127.0.0.1 for `root`. Paths in `stall` are sent half, then
-    held until `release` is set."""
-
-    root: Path
-    base: str = ""
-    stall: set[str] = field(default_factory=set)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path: Path) -> str:
-        return self.base + "/" + urllib.parse.quote(path.relative_to(self.root).as_posix())
-
-
 @pytest.fixture
 def server(newer_archive: Path) -> Iterator[Server]:
-    state = Server(newer_archive.parent)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            rel = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
-            path = state.root / rel
-            if not path.is_file():
-                self.send_error(404)
-                return
-            data = path.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if rel in state.stall:
-                self.wfile.write(data[: len(data) // 2])
-                self.wfile.flush()
-                state.release.wait(timeout=120)
-                return
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serve(newer_archive.parent) as state:
         yield state
-    finally:
-        state.release.set()
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_info_json_matches_the_build(built_bundle: Built, bundle: Path) -> None:
