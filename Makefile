@@ -6,7 +6,7 @@ PACK := $(VENV)/bin/pack
 STAMP := $(VENV)/.installed
 PYTHON_ARCHIVE ?=
 
-.PHONY: demo test lint typecheck bench clean python-archive
+.PHONY: demo test lint bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,13 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: build/python-archive.path
+	@{ command -v hyperfine && command -v zstd && command -v bwrap; } >/dev/null 2>&1 || \
+		{ echo "make bench: installing hyperfine, zstd and bubblewrap"; \
+		  apt-get update -qq && apt-get install -y -qq hyperfine zstd bubblewrap >/dev/null; }
 	$(PY) -m bench --python-archive "$$(cat build/python-archive.path)"
 
+bench-quick: build/python-archive.path
+	$(PY) -m bench --python-archive "$$(cat build/python-archive.path)" --quick
+
 clean:
-	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build dist bench/work .pytest_cache .mypy_cache .ruff_cache

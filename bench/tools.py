@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packager.archive import _LEVELS  # the level pack uses when none is given
+from packager.archive import default_level
 
 from .proc import BenchError, run
 from .workspace import REPO, Workspace, peer_pins
 
-PACK_ZSTD_LEVEL = _LEVELS["tar.zst"][2]
+PACK_ZSTD_LEVEL = default_level("tar.zst")
 APP = "benchapp"
 ENTRY = "benchapp.cli:main"
 

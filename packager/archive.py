@@ -55,6 +55,11 @@ _CHUNK = 1 << 20
 _MAX_MTIME = 8**11 - 1
 
 
+def default_level(fmt: Format) -> int | None:
+    """The compression level a format gets when none is asked for (None for "dir")."""
+    return _LEVELS[fmt][2] if fmt in _LEVELS else None
+
+
 @dataclass(frozen=True)
 class ArchiveOptions:
     format: Format = "tar.zst"
