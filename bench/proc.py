@@ -78,25 +78,9 @@ def timed(
     """Run `argv` to completion and measure it: wall seconds from start to exit, and CPU
     seconds (user + system) of the child and the descendants it waited for. The benchmark runs
     one child at a time, so the change in this process's RUSAGE_CHILDREN is exactly that."""
-    args = _argv(argv)
     cpu_before = _children_cpu()
     started = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            args,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise BenchError(f"{what}: {args[0]} was not found") from exc
+    proc = run(argv, what=what, env=env, cwd=cwd)
     wall = time.perf_counter() - started
     cpu = _children_cpu() - cpu_before
-    if proc.returncode != 0:
-        raise BenchError(
-            f"{what} failed (exit {proc.returncode}): {shlex.join(args)}\n"
-            f"{_tail(proc.stderr or proc.stdout)}"
-        )
     return Timed(wall, cpu, proc.stdout, proc.stderr)

@@ -193,9 +193,35 @@ class Pack(Tool):
         return self.ws.run_dir(self.key) / "warm" / self._top()
 
 
-class _Pex(Tool):
+class _Zipapp(Tool):
+    """A zipapp that unpacks into a runtime cache named by an environment variable on its
+    first run: the benchmark points it at a folder of its own and empties it for first runs."""
+
+    suffix = ""
+    root_var = ""
+
+    def artifact(self) -> Path:
+        return self.ws.out(self.key) / f"{APP}{self.suffix}"
+
+    def runtime_cache(self) -> Path:
+        return self.ws.run_dir(self.key) / self.root_var.lower()
+
+    def run_env(self, sandbox: bool = False) -> dict[str, str]:
+        env = super().run_env(sandbox)
+        sandboxed = f"/tmp/{self.root_var.lower()}"
+        env[self.root_var] = sandboxed if sandbox else str(self.runtime_cache())
+        return env
+
+    def first_run(self) -> tuple[tuple[str, ...], Path]:
+        q = shlex.quote(str(self.runtime_cache()))
+        return _argv("sh", "-c", f"rm -rf {q}"), self.artifact()
+
+
+class _Pex(_Zipapp):
     interpreter = "host: the archive's CPython, unpacked, named in the shebang"
     venv_mode = False
+    suffix = ".pex"
+    root_var = "PEX_ROOT"
 
     def build_steps(self, cold: bool) -> list[Step]:
         py = self.ws.python()
@@ -221,21 +247,6 @@ class _Pex(Tool):
         )
         return [Step(argv, env, f"{self.label} build")]
 
-    def artifact(self) -> Path:
-        return self.ws.out(self.key) / f"{APP}.pex"
-
-    def runtime_cache(self) -> Path:
-        return self.ws.run_dir(self.key) / "pex_root"
-
-    def run_env(self, sandbox: bool = False) -> dict[str, str]:
-        env = super().run_env(sandbox)
-        env["PEX_ROOT"] = "/tmp/pex_root" if sandbox else str(self.runtime_cache())
-        return env
-
-    def first_run(self) -> tuple[tuple[str, ...], Path]:
-        q = shlex.quote(str(self.runtime_cache()))
-        return _argv("sh", "-c", f"rm -rf {q}"), self.artifact()
-
 
 class PexZipapp(_Pex):
     key = "pex"
@@ -252,8 +263,10 @@ class PexVenv(_Pex):
     venv_mode = True
 
 
-class Shiv(Tool):
+class Shiv(_Zipapp):
     key = "shiv"
+    suffix = ".pyz"
+    root_var = "SHIV_ROOT"
     label = "shiv"
     interpreter = "host: the archive's CPython, unpacked, named in the shebang"
     shipped = "one .pyz zipapp (needs a Python 3.11 on the host)"
@@ -278,21 +291,6 @@ class Shiv(Tool):
             self.ws.wheelhouse,
         )
         return [Step(argv, env, "shiv build")]
-
-    def artifact(self) -> Path:
-        return self.ws.out(self.key) / f"{APP}.pyz"
-
-    def runtime_cache(self) -> Path:
-        return self.ws.run_dir(self.key) / "shiv_root"
-
-    def run_env(self, sandbox: bool = False) -> dict[str, str]:
-        env = super().run_env(sandbox)
-        env["SHIV_ROOT"] = "/tmp/shiv_root" if sandbox else str(self.runtime_cache())
-        return env
-
-    def first_run(self) -> tuple[tuple[str, ...], Path]:
-        q = shlex.quote(str(self.runtime_cache()))
-        return _argv("sh", "-c", f"rm -rf {q}"), self.artifact()
 
 
 class _PyInstaller(Tool):
