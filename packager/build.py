@@ -27,7 +27,7 @@ from .context import Context
 from .envs import plan_environment, provision_layers
 from .errors import ConfigError
 from .install import build_wheel
-from .launcher import EntryPoint
+from .launcher import EntryPoint, LauncherSettings
 from .lockfile import LockPlan, find_lock
 from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
@@ -212,13 +212,15 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         write_launchers(
             root,
             entry_points,
-            name=cfg.name,
-            version=version,
-            self_command=cfg.self_command,
-            env=dict(cfg.env),
-            prepend_path=cfg.prepend_path,
-            isolated=cfg.isolated,
-            python_minor=archive.minor,
+            LauncherSettings(
+                name=cfg.name,
+                version=version,
+                self_command=cfg.self_command,
+                env=cfg.env,
+                prepend_path=cfg.prepend_path,
+                isolated=cfg.isolated,
+                python_minor=archive.minor,
+            ),
         )
         add_runtime_stub(root, runtime)
         if cfg.strip:

@@ -17,7 +17,7 @@ from ._proc import run
 from .context import Context
 from .errors import BuildError, ConfigError
 from .install import install_files
-from .launcher import EntryPoint, render_launcher
+from .launcher import EntryPoint, LauncherSettings, render_launcher
 from .resources import runtime_stub_package, template
 from .runtime import Runtime, compile_tree
 from .venv import scrub_install_records, site_packages
@@ -53,18 +53,7 @@ def install_app_layer(ctx: Context, venv: Path, runtime: Runtime, files: Sequenc
         if f.suffix == ".whl":
             sources += [p for p in installed_files(site, dist_info_name(f)) if p.suffix == ".py"]
     if sources:
-        listing = venv.parent / ".pack-compile-list"
-        listing.write_text("\n".join(str(p) for p in sources) + "\n")
-        try:
-            compile_tree(
-                venv / "bin" / "python",
-                [Path("-i"), listing],
-                venv,
-                what="the application",
-                force=True,
-            )
-        finally:
-            listing.unlink()
+        compile_tree(venv / "bin" / "python", sources, venv, what="the application")
 
 
 def discover_entry_points(site: Path) -> dict[str, EntryPoint]:
@@ -109,33 +98,13 @@ def select_entry_points(
 
 
 def write_launchers(
-    root: Path,
-    entry_points: Sequence[EntryPoint],
-    *,
-    name: str,
-    version: str,
-    self_command: str,
-    env: dict[str, str],
-    prepend_path: Sequence[str],
-    isolated: bool,
-    python_minor: tuple[int, int],
+    root: Path, entry_points: Sequence[EntryPoint], settings: LauncherSettings
 ) -> None:
     bindir = root / "bin"
     bindir.mkdir()
     for ep in entry_points:
         path = bindir / ep.name
-        path.write_bytes(
-            render_launcher(
-                ep,
-                name=name,
-                version=version,
-                self_command=self_command,
-                env=env,
-                prepend_path=prepend_path,
-                isolated=isolated,
-                python_minor=python_minor,
-            )
-        )
+        path.write_bytes(render_launcher(ep, settings))
         path.chmod(0o755)
 
 
@@ -149,9 +118,7 @@ def add_runtime_stub(root: Path, runtime: Runtime) -> None:
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "py.typed"),
     )
     (dest / "__main__.py").write_text(template("runtime_main.py"), encoding="utf-8")
-    compile_tree(
-        root / "venv" / "bin" / "python", [dest], root, what="the runtime stub", force=True
-    )
+    compile_tree(root / "venv" / "bin" / "python", [dest], root, what="the runtime stub")
 
 
 def stage_layers(root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool) -> None:

@@ -105,7 +105,7 @@ def provision_env(
         }
         (tmp / "env.json").write_text(json.dumps(info, indent=1) + "\n")
         ctx.reporter.step("Compiling dependencies")
-        compile_tree(venv / "bin" / "python", [site], venv, what="the locked packages", force=True)
+        compile_tree(venv / "bin" / "python", [site], venv, what="the locked packages")
 
     provisioned = cache_mod.provision(entry, build)
     return entry, provisioned

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .resources import render, template
 
@@ -45,45 +45,49 @@ def python_code(ep: EntryPoint) -> str:
     return f"import sys;del sys.argv[0];from {ep.module} import {head};sys.exit({call}())"
 
 
-def render_launcher(
-    ep: EntryPoint,
-    *,
-    name: str,
-    version: str,
-    self_command: str,
-    env: Mapping[str, str],
-    prepend_path: Sequence[str],
-    isolated: bool,
-    python_minor: tuple[int, int],
-) -> bytes:
+@dataclass(frozen=True)
+class LauncherSettings:
+    """What every launcher of one bundle shares: from [tool.pack] and the interpreter."""
+
+    name: str
+    version: str
+    self_command: str = "self"
+    env: Mapping[str, str] = field(default_factory=dict)
+    prepend_path: Sequence[str] = ()
+    isolated: bool = True
+    python_minor: tuple[int, int] = (3, 11)
+
+
+def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
+    s = settings
     setup: list[str] = []
     # Not isolated: PYTHONPATH is the point; still no user site and no cwd on sys.path.
-    flags = "-I" if isolated else ("-P -s" if python_minor >= (3, 11) else "-s")
-    for key in sorted(env):
-        setup.append(f"{key}={sh_quote(env[key])}")
+    flags = "-I" if s.isolated else ("-P -s" if s.python_minor >= (3, 11) else "-s")
+    for key in sorted(s.env):
+        setup.append(f"{key}={sh_quote(s.env[key])}")
         setup.append(f"export {key}")
-    if prepend_path:
-        dirs = ":".join(f"$root/{p.strip('/')}" for p in prepend_path)
+    if s.prepend_path:
+        dirs = ":".join(f"$root/{p.strip('/')}" for p in s.prepend_path)
         setup.append(f'PATH="{dirs}${{PATH:+:$PATH}}"')
         setup.append("export PATH")
     self_block = ""
-    if self_command:
+    if s.self_command:
         self_block = render(
             template("self_dispatch.sh"),
-            {"SELF_COMMAND": sh_quote(self_command), "ENTRY_Q": sh_quote(ep.name)},
+            {"SELF_COMMAND": sh_quote(s.self_command), "ENTRY_Q": sh_quote(ep.name)},
         )
     text = render(
         template("launcher.sh"),
         {
             "ENTRY": ep.name,
-            "NAME": name,
-            "VERSION": version,
+            "NAME": s.name,
+            "VERSION": s.version,
+            # Not isolated keeps PYTHONPATH for the app and its children; PYTHONHOME always goes.
+            "UNSET": "PYTHONHOME PYTHONPATH" if s.isolated else "PYTHONHOME",
             "SETUP": "\n".join(s for s in setup if s),
             "SELF": self_block,
             "FLAGS": flags,
             "CODE": python_code(ep),
         },
     )
-    if not isolated:
-        text = text.replace("unset PYTHONHOME PYTHONPATH\n", "unset PYTHONHOME\n")
     return text.replace("\n\n\n", "\n\n").encode()

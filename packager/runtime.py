@@ -4,6 +4,7 @@ bytecode so a read-only bundle never writes `__pycache__`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,33 +60,21 @@ def _find_exe(home: Path, archive: InterpreterArchive) -> tuple[str, str]:
     return exe, stdlib
 
 
-def compile_tree(
-    python: Path, paths: list[Path], strip_prefix: Path, *, what: str, force: bool
-) -> None:
-    """Compile .py files under `paths` with `python` (the bundle's own interpreter, so the
-    bytecode matches it), unchecked-hash invalidation, and source paths made relative to
-    `strip_prefix` so no build-machine path is embedded. Files that do not compile (e.g.
-    templates named .py) are left as source, as pip does."""
+def compile_tree(python: Path, paths: Sequence[Path], strip_prefix: Path, *, what: str) -> None:
+    """Compile the .py files under `paths` (directories or files) with `python` (the bundle's
+    own interpreter, so the bytecode matches it), unchecked-hash invalidation, and source paths
+    made relative to `strip_prefix` so no build-machine path is embedded. Always forced:
+    compileall's freshness check reads only timestamp headers, so it would rewrite every
+    hash-based file anyway. Paths go on stdin (`-i -`), however many there are. Files that do
+    not compile (e.g. templates named .py) are left as source, as pip does."""
     argv: list[str | Path] = [
-        python,
-        "-I",
-        "-m",
-        "compileall",
-        "-q",
-        "-j",
-        "0",
-        "--invalidation-mode",
-        "unchecked-hash",
-        "-s",
-        strip_prefix,
-    ]
-    if force:
-        argv.append("-f")
-    argv += [
-        "-x",
-        r"(^|/)(test/bad\w*|lib2to3/tests/data|tests?/data)/",
-    ]
-    run([*argv, *paths], what=f"compiling bytecode for {what}", check_exit=False)
+        python, "-I", "-m", "compileall", "-q", "-f", "-j", "0",
+        "--invalidation-mode", "unchecked-hash", "-s", strip_prefix,
+        "-x", r"(^|/)(test/bad\w*|lib2to3/tests/data|tests?/data)/",
+        "-i", "-",
+    ]  # fmt: skip
+    listing = "".join(f"{p}\n" for p in paths).encode()
+    run(argv, what=f"compiling bytecode for {what}", input=listing, check_exit=False)
 
 
 def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
@@ -104,9 +93,7 @@ def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
             )
         exe, stdlib = _find_exe(home, archive)
         ctx.reporter.step(f"Compiling the standard library of Python {archive.version}")
-        compile_tree(
-            home / "bin" / exe, [home / "lib" / stdlib], home, what=archive.filename, force=True
-        )
+        compile_tree(home / "bin" / exe, [home / "lib" / stdlib], home, what=archive.filename)
 
     provisioned = cache_mod.provision(entry, build)
     if provisioned:

@@ -18,7 +18,7 @@ root=$(CDPATH= cd -P -- "${self%/*}/.." && pwd -P) || {
     echo "@ENTRY@: cannot find the bundle root from $0" >&2
     exit 127
 }
-unset PYTHONHOME PYTHONPATH
+unset @UNSET@
 PACK_BUNDLE_ROOT=$root
 export PACK_BUNDLE_ROOT
 @SETUP@

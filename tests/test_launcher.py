@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.launcher import EntryPoint, python_code, render_launcher
+from packager.launcher import EntryPoint, LauncherSettings, python_code, render_launcher
 
 PROBE = """
 import json, os, sys
@@ -58,20 +58,12 @@ def make_bundle(tmp: Path, **settings: object) -> Path:
     (root / ".pack" / "runtime").mkdir(parents=True)
     (root / ".pack" / "runtime" / "__main__.py").write_text(SELF_MAIN)
     (root / "bin").mkdir()
-    options: dict[str, object] = {
-        "name": "probe",
-        "version": "1.0",
-        "self_command": "self",
-        "env": {},
-        "prepend_path": (),
-        "isolated": True,
-        "python_minor": sys.version_info[:2],
-    }
-    options.update(settings)
+    options: dict[str, object] = {"python_minor": sys.version_info[:2], **settings}
     launcher = root / "bin" / "probe"
+    probe = EntryPoint("probe", "probe_app", "main", "probe")
     launcher.write_bytes(
-        render_launcher(EntryPoint("probe", "probe_app", "main", "probe"), **options)
-    )  # type: ignore[arg-type]
+        render_launcher(probe, LauncherSettings(name="probe", version="1.0", **options))  # type: ignore[arg-type]
+    )
     launcher.chmod(0o755)
     return root
 
