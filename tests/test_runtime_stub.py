@@ -25,7 +25,7 @@ from pack_runtime.errors import ChecksumError, StubError
 from pack_runtime.filelist import write_files_list
 from packager.archive import ArchiveOptions, Format, write_archive
 from packager.launcher import EntryPoint as LauncherEntry
-from packager.launcher import render_launcher
+from packager.launcher import LauncherSettings, render_launcher
 from packager.manifest import BuildInfo, BundleManifest, EntryPoint, LockRef, PythonBuild
 from tests.helpers.http_server import Server, serve
 from tests.helpers.synthetic import add_dist
@@ -77,13 +77,12 @@ def make_bundle(
     launcher.write_bytes(
         render_launcher(
             LauncherEntry("demo", "demo_app", "main", name),
-            name=name,
-            version=version,
-            self_command=self_command,
-            env={},
-            prepend_path=[],
-            isolated=True,
-            python_minor=(3, int(minor.split(".")[1])),
+            LauncherSettings(
+                name=name,
+                version=version,
+                self_command=self_command,
+                python_minor=(3, int(minor.split(".")[1])),
+            ),
         )
     )
     launcher.chmod(0o755)
