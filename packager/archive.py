@@ -1,26 +1,35 @@
 """Writing and reading pack archives: a deterministic tar of the bundle (sorted entries, fixed
 mtime, uid/gid 0, normalised modes) compressed with zstandard, gzip or xz, or a plain
-directory; and a streaming reader of an archive or directory that `inspect` and `verify` share."""
+directory; and a streaming reader of an archive or directory that `inspect` and `verify` share.
+
+The tar stream is compressed in segments, each its own zstd frame, gzip member or xz stream
+(all three formats define a concatenation of those as one valid file): what sorts before the
+runtime folder, the runtime folder, and the rest. The runtime's segment only depends on the
+interpreter, so it is compressed once and kept in the cache; later builds concatenate it. The
+segments are the same whether or not a cached one is used, so the archive bytes are too."""
 
 from __future__ import annotations
 
 import contextlib
 import gzip
 import hashlib
+import json
 import lzma
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
-from collections.abc import Callable, Iterator, Mapping
+import zlib
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, cast, get_args
 
 import zstandard
 
-from ._fs import atomic_write_text, staged_dir, staged_file
+from . import cache as cache_mod
+from ._fs import atomic_write_text, remove_tree, staged_dir, staged_file
 from .errors import BuildError, ChecksumError, ConfigError, UnsafeArchiveError
 
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
@@ -53,6 +62,10 @@ _ZSTD_JOB_SIZE = 32 << 20
 _CHUNK = 1 << 20
 # Upper bound of a ustar mtime field (11 octal digits); beyond it tarfile would add pax records.
 _MAX_MTIME = 8**11 - 1
+_BLOCK = tarfile.BLOCKSIZE
+_RECORD = tarfile.RECORDSIZE
+# Bump when the bytes of a segment would change for the same inputs (tar rules, parameters).
+_SEGMENT_LAYOUT = 1
 
 
 def default_level(fmt: Format) -> int | None:
@@ -66,6 +79,18 @@ class ArchiveOptions:
     level: int | None = None
     threads: int = 0
     mtime: int = DEFAULT_MTIME
+
+
+@dataclass(frozen=True)
+class SeparateLayer:
+    """A top-level folder of the bundle compressed as its own segment so that its compressed
+    bytes can be reused: `identity` names where its files come from (for the runtime, the
+    interpreter archive's sha256), `cache_dir` is the pack cache that keeps the compressed
+    segment (None: compress it, keep nothing). The archive bytes are the same either way."""
+
+    folder: str
+    identity: str
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -98,12 +123,22 @@ def format_of(path: Path) -> Format | None:
     return None
 
 
-def write_archive(bundle_dir: Path, dest: Path, *, top: str, options: ArchiveOptions) -> Artifact:
+def write_archive(
+    bundle_dir: Path,
+    dest: Path,
+    *,
+    top: str,
+    options: ArchiveOptions,
+    layer: SeparateLayer | None = None,
+) -> Artifact:
     """Archive the bundle tree `bundle_dir` as `dest`, every entry under the folder `top`
     (for "dir", `dest` itself is the bundle root). The same tree and options give the same
-    bytes on any machine, whatever the umask, time zone, locale, paths or thread count. `dest`
-    appears complete or not at all; archives get a `<dest>.sha256` beside them."""
+    bytes on any machine, whatever the umask, time zone, locale, paths, thread count or cache
+    state. `dest` appears complete or not at all; archives get a `<dest>.sha256` beside them.
+    With `layer`, that folder is compressed on its own (see the module docstring)."""
     _check_options(options, top)
+    if layer is not None and (not layer.folder or "/" in layer.folder):
+        raise ConfigError(f"separate layer {layer.folder!r} must be one top-level folder name")
     entries = list(_walk(bundle_dir))
     if options.format == "dir":
         return _write_dir(bundle_dir, entries, dest, options)
@@ -114,7 +149,7 @@ def write_archive(bundle_dir: Path, dest: Path, *, top: str, options: ArchiveOpt
         with staged_file(dest) as tmp:
             with open(tmp, "wb") as raw:
                 hasher.raw = raw
-                _write_tar(bundle_dir, entries, hasher, top, options)
+                _write_tar(bundle_dir, entries, hasher, top, options, layer)
                 raw.flush()
                 os.fsync(raw.fileno())
             tmp.chmod(0o644)
@@ -134,23 +169,222 @@ def write_archive(bundle_dir: Path, dest: Path, *, top: str, options: ArchiveOpt
 
 
 def _write_tar(
-    root: Path, entries: list[_Entry], out: _HashingWriter, top: str, options: ArchiveOptions
+    root: Path,
+    entries: list[_Entry],
+    out: _HashingWriter,
+    top: str,
+    options: ArchiveOptions,
+    layer: SeparateLayer | None,
 ) -> None:
-    with (
-        _compressor(out, options, _tar_size_bound(entries)) as stream,
-        tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar,
-    ):
-        tar.addfile(_tarinfo(top, "dir", 0, "", options.mtime))
+    """The tar stream in segments: [top folder + what sorts before the layer], [the layer],
+    [the rest + the end-of-archive blocks]; without a layer (or when the tree has no such
+    folder) the whole stream is one segment."""
+    head, middle, tail = _split(entries, layer.folder if layer is not None else None)
+    top_entry = _Entry("", "dir", 0o755)
+    if layer is None or not middle:
+        _compress(out, options, _tar_chunks(root, top, [top_entry, *entries], options, 0, True))
+        return
+    offset = _compress(out, options, _tar_chunks(root, top, [top_entry, *head], options, 0))
+    offset += _layer_segment(root, middle, out, top, options, layer, offset)
+    _compress(out, options, _tar_chunks(root, top, tail, options, offset, True))
+
+
+def _split(
+    entries: list[_Entry], folder: str | None
+) -> tuple[list[_Entry], list[_Entry], list[_Entry]]:
+    """The entries before `folder`, the folder with everything in it, and the entries after.
+    The walk is sorted and depth-first, so the folder's entries are one contiguous run."""
+    if folder is None:
+        return entries, [], []
+    inside = [i for i, e in enumerate(entries) if e.rel == folder or e.rel.startswith(folder + "/")]
+    if not inside:
+        return entries, [], []
+    first, last = inside[0], inside[-1] + 1
+    assert last - first == len(inside), "the walk keeps a folder's entries together"
+    return entries[:first], entries[first:last], entries[last:]
+
+
+class _Segment:
+    """One segment's raw tar bytes as chunks, with an upper bound of their size (for the zstd
+    window); `size` is the exact count once consumed."""
+
+    def __init__(self, chunks: Iterator[bytes], bound: int) -> None:
+        self.chunks = chunks
+        self.bound = bound
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.size += len(chunk)
+            yield chunk
+
+
+def _tar_chunks(
+    root: Path,
+    top: str,
+    entries: list[_Entry],
+    options: ArchiveOptions,
+    offset: int,
+    end: bool = False,
+) -> _Segment:
+    """Tar headers and data of `entries` as tarfile's PAX writer lays them out; with `end`,
+    the two zero blocks that end an archive and the padding to a whole record, which depend
+    on where the stream is (`offset`: raw bytes written before this segment)."""
+
+    def chunks() -> Iterator[bytes]:
+        written = offset
         for entry in entries:
-            info = _tarinfo(
-                f"{top}/{entry.rel}", entry.kind, entry.size, entry.target, options.mtime
-            )
-            info.mode = entry.mode
+            name = f"{top}/{entry.rel}" if entry.rel else top
+            info = _tarinfo(name, entry.kind, entry.size, entry.target, options.mtime)
+            if entry.rel:
+                info.mode = entry.mode
+            header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+            yield header
+            written += len(header)
             if entry.kind == "file":
-                with open(root / entry.rel, "rb") as f:
-                    tar.addfile(info, f)
-            else:
-                tar.addfile(info)
+                written += yield from _file_data(root / entry.rel, entry.size)
+        if end:
+            trailer = 2 * _BLOCK
+            trailer += -(written + trailer) % _RECORD
+            yield bytes(trailer)
+
+    return _Segment(chunks(), _tar_size_bound(entries))
+
+
+def _file_data(path: Path, size: int) -> Generator[bytes, None, int]:
+    """A file's bytes padded to whole blocks; refuses a file that changed size meanwhile
+    (its header is already written)."""
+    done = 0
+    with open(path, "rb") as f:
+        while done < size and (chunk := f.read(min(_CHUNK, size - done))):
+            done += len(chunk)
+            yield chunk
+    if done != size:
+        raise BuildError(f"{path} changed while it was archived ({size} bytes, then {done})")
+    pad = -size % _BLOCK
+    if pad:
+        yield bytes(pad)
+    return size + pad
+
+
+def _compress(out: _HashingWriter, options: ArchiveOptions, segment: _Segment) -> int:
+    """Compress one segment as a complete frame/member/stream onto `out`; returns its raw
+    size."""
+    buf = bytearray()
+    with _compressor(out, options, segment.bound) as stream:
+        for chunk in segment:
+            buf += chunk
+            if len(buf) >= _CHUNK:
+                stream.write(bytes(buf))
+                buf.clear()
+        stream.write(bytes(buf))
+    return segment.size
+
+
+def _level(options: ArchiveOptions) -> int:
+    return options.level if options.level is not None else _LEVELS[options.format][2]
+
+
+def _codec_version(fmt: Format) -> str:
+    """The compression library's version: another version may compress to other bytes."""
+    if fmt == "tar.zst":
+        return f"zstandard {zstandard.__version__} libzstd {zstandard.ZSTD_VERSION}"
+    if fmt == "tar.gz":
+        return f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
+    return f"liblzma {_liblzma_version()}"
+
+
+def _liblzma_version() -> str:
+    # The lzma module does not say which liblzma it uses; the library does.
+    try:
+        import _lzma
+        import ctypes
+
+        fn = ctypes.CDLL(_lzma.__file__).lzma_version_string
+        fn.restype = ctypes.c_char_p
+        return cast(bytes, fn()).decode()
+    except (OSError, AttributeError, ImportError):
+        return "unknown"
+
+
+def _layer_key(
+    entries: list[_Entry], top: str, options: ArchiveOptions, layer: SeparateLayer
+) -> str:
+    """Everything that decides the layer segment's bytes: where its files come from, their
+    names, kinds, modes, sizes, link targets and modification times (a file changed in place
+    changes its mtime), the top folder, the archive mtime, format, level and codec version."""
+    listing = hashlib.sha256()
+    for e in entries:
+        listing.update(
+            f"{e.rel}\0{e.kind}\0{e.mode:o}\0{e.size}\0{e.target}\0{e.mtime_ns}\n".encode()
+        )
+    return cache_mod.cache_key(
+        {
+            "layout": _SEGMENT_LAYOUT,
+            "identity": layer.identity,
+            "folder": layer.folder,
+            "listing": listing.hexdigest(),
+            "top": top,
+            "mtime": options.mtime,
+            "format": options.format,
+            "level": _level(options),
+            "codec": _codec_version(options.format),
+        }
+    )
+
+
+def _layer_segment(
+    root: Path,
+    entries: list[_Entry],
+    out: _HashingWriter,
+    top: str,
+    options: ArchiveOptions,
+    layer: SeparateLayer,
+    offset: int,
+) -> int:
+    """Write the layer's segment: from the cache when it holds it (checked against its
+    recorded sha256 first), else compressed now, into the cache when there is one. The raw
+    offset does not matter inside the layer (tar entries are block-aligned and the end
+    padding is in the last segment)."""
+    if layer.cache_dir is None:
+        return _compress(out, options, _tar_chunks(root, top, entries, options, offset))
+    store = cache_mod.Cache(layer.cache_dir)
+    entry = store.entry(cache_mod.FRAMES, _layer_key(entries, top, options, layer))
+
+    def build(tmp: Path) -> None:
+        frame = _HashingWriter()
+        with open(tmp / "segment", "wb") as f:
+            frame.raw = f
+            raw_size = _compress(frame, options, _tar_chunks(root, top, entries, options, offset))
+        meta = {"sha256": frame.hash.hexdigest(), "size": frame.size, "raw_size": raw_size}
+        (tmp / "segment.json").write_text(json.dumps(meta, sort_keys=True) + "\n")
+
+    cache_mod.provision(entry, build)
+    data, raw_size = _read_cached_segment(entry)
+    if data is None:
+        # Damaged (a disk error, a hand edit): drop it and compress afresh, once.
+        with cache_mod.entry_lock(entry):
+            remove_tree(entry)
+        cache_mod.provision(entry, build)
+        data, raw_size = _read_cached_segment(entry)
+    if data is None:
+        raise BuildError(
+            f"the compressed runtime layer cached at {entry} does not match its checksum; "
+            "run `pack cache clean` and build again"
+        )
+    out.write(data)
+    return raw_size
+
+
+def _read_cached_segment(entry: Path) -> tuple[bytes | None, int]:
+    try:
+        meta = json.loads((entry / "segment.json").read_text())
+        data = (entry / "segment").read_bytes()
+    except (OSError, ValueError):
+        return None, 0
+    if len(data) != meta.get("size") or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        return None, 0
+    return data, int(meta["raw_size"])
 
 
 def sha256_sidecar(archive: Path) -> Path:
@@ -189,6 +423,7 @@ class _Entry:
     mode: int
     size: int = 0
     target: str = ""
+    mtime_ns: int = 0
 
 
 def _walk(root: Path) -> Iterator[_Entry]:
@@ -218,7 +453,7 @@ def _walk(root: Path) -> Iterator[_Entry]:
                 yield from walk(Path(child.path), rel + "/")
             elif stat.S_ISREG(st.st_mode):
                 mode = 0o755 if st.st_mode & 0o111 else 0o644
-                yield _Entry(rel, "file", mode, size=st.st_size)
+                yield _Entry(rel, "file", mode, size=st.st_size, mtime_ns=st.st_mtime_ns)
             else:
                 raise BuildError(
                     f"cannot archive {child.path}: not a file, folder or symlink; "
@@ -301,7 +536,7 @@ def _compressor(
     out: _HashingWriter, options: ArchiveOptions, input_size: int
 ) -> Iterator[IO[bytes]]:
     fmt = options.format
-    level = options.level if options.level is not None else _LEVELS[fmt][2]
+    level = _level(options)
     sink = cast(IO[bytes], out)
     if fmt == "tar.zst":
         compressor = zstd_compressor(level, options.threads, input_size)
@@ -456,7 +691,14 @@ def _read_archive(archive: Path, digests: bool, keep: Callable[[str], bool]) -> 
                     yield Member(rel, "dir")
                 else:
                     yield Member(rel, "other", info.size)
-    except (tarfile.TarError, zstandard.ZstdError, EOFError, lzma.LZMAError, OSError) as exc:
+    except (
+        tarfile.TarError,
+        zstandard.ZstdError,
+        EOFError,
+        lzma.LZMAError,
+        zlib.error,
+        OSError,
+    ) as exc:
         raise ChecksumError(
             f"{archive}: not a readable archive ({exc}); re-download or rebuild it"
         ) from exc
@@ -466,9 +708,18 @@ def _read_archive(archive: Path, digests: bool, keep: Callable[[str], bool]) -> 
 def _open_tar(archive: Path) -> Iterator[tarfile.TarFile]:
     if archive.name.endswith(".tar.zst"):
         with open(archive, "rb") as raw:
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_size=_CHUNK)
+            # A pack archive is several concatenated frames (see the module docstring).
+            reader = zstandard.ZstdDecompressor().stream_reader(
+                raw, read_size=_CHUNK, read_across_frames=True
+            )
             with tarfile.open(fileobj=reader, mode="r|", encoding="utf-8") as tar:
                 yield tar
     else:
-        with tarfile.open(archive, mode="r|*", encoding="utf-8") as tar:
+        # Through GzipFile/LZMAFile, which read every member/stream: tarfile's own "r|gz"
+        # stops after the first.
+        opener = gzip.GzipFile if archive.name.endswith(".tar.gz") else lzma.LZMAFile
+        with (
+            opener(archive, "rb") as decompressed,
+            tarfile.open(fileobj=decompressed, mode="r|", encoding="utf-8") as tar,
+        ):
             yield tar

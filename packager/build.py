@@ -12,7 +12,7 @@ from pathlib import Path
 from pack_runtime.filelist import write_files_list
 
 from ._fs import remove_tree
-from .archive import ArchiveOptions, Artifact, mtime_from_env, write_archive
+from .archive import ArchiveOptions, Artifact, SeparateLayer, mtime_from_env, write_archive
 from .bundle import (
     add_runtime_stub,
     discover_entry_points,
@@ -35,6 +35,7 @@ from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
 from .strip import apply_strip
 from .targets import Target, can_run_on_host, host_target, parse_target
+from .timings import StepTimer
 from .venv import site_packages
 
 
@@ -56,6 +57,7 @@ class BuildResult:
     entry_points: tuple[str, ...]
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step (timings.STEPS)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -73,6 +75,7 @@ class BuildResult:
             "entry_points": list(self.entry_points),
             "seconds": round(self.seconds, 3),
             "provisioned": self.provisioned,
+            "timings": self.timings,
         }
 
 
@@ -158,6 +161,7 @@ def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
 def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) -> BuildResult:
     options = options or BuildOptions()
     started = time.monotonic()
+    timer = StepTimer()
     out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
     target = _target(cfg)
     epoch = mtime_from_env(ctx.environ)
@@ -169,8 +173,11 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             raise ConfigError(
                 f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
             )
+    timer.lap("plan")
     archive = obtain_interpreter_archive(ctx, cfg, target)
+    timer.lap("fetch")
     plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
+    timer.lap("plan")
 
     # Execute. With --refresh the layers are provisioned inside the staging directory, so
     # they are removed with it and the cache is neither used nor changed for them.
@@ -181,8 +188,15 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         if ephemeral is not None:
             ephemeral.mkdir()
         layers = provision_layers(
-            ctx, archive, target, plan, find_links=options.find_links, ephemeral=ephemeral
+            ctx,
+            archive,
+            target,
+            plan,
+            find_links=options.find_links,
+            ephemeral=ephemeral,
+            timer=timer,
         )
+        timer.lap("provision")
         runtime, env_entry = layers.runtime, layers.env
         provisioned = dict(layers.provisioned)
         app_files: list[Path] = []
@@ -198,6 +212,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         if version is None:
             raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
         app_files += local_extra_wheels(ctx, cfg, work, runtime, find_links=options.find_links)
+        timer.lap("wheel")
 
         root = work / f"{cfg.name}-{version}"
         root.mkdir()
@@ -230,9 +245,11 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         (root / ".pack").mkdir(exist_ok=True)
         (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
         write_files_list(root)
+        timer.lap("assemble")
         if options.smoke_test and can_run_on_host(target):
             ctx.reporter.step("Smoke-testing the bundle")
             smoke_test(root, entry_points)
+            timer.lap("smoke_test")
 
         dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
         ctx.reporter.step(f"Writing {dest.name}")
@@ -246,7 +263,13 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                 threads=options.compression_threads,
                 mtime=epoch,
             ),
+            # The runtime is compressed apart and, unless --refresh, kept in the cache: a
+            # rebuild only compresses what changed (the bytes are the same either way).
+            layer=SeparateLayer(
+                "python", archive.sha256, None if options.refresh else ctx.cache_dir
+            ),
         )
+        timer.lap("archive")
     finally:
         remove_tree(work)
     return BuildResult(
@@ -257,6 +280,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         entry_points=tuple(ep.name for ep in entry_points),
         seconds=time.monotonic() - started,
         provisioned=provisioned,
+        timings=timer.to_json(),
     )
 
 

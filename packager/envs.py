@@ -20,6 +20,7 @@ from .lockfile import LockPlan, LockSource, plan_lock
 from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
 from .targets import Target, host_glibc, host_target, marker_environment, supported_tags
+from .timings import StepTimer
 from .venv import create_venv, scrub_install_records, site_packages
 from .wheels import obtain_all
 
@@ -128,6 +129,7 @@ def provision_layers(
     *,
     find_links: Sequence[Path] = (),
     ephemeral: Path | None = None,
+    timer: StepTimer | None = None,
 ) -> Layers:
     """The runtime and dependency layers for `plan`, from the cache or provisioned into it.
     With `ephemeral` (an empty directory the caller removes afterwards: `--refresh`), both
@@ -136,6 +138,8 @@ def provision_layers(
     layer_ctx = dataclasses.replace(ctx, cache_dir=ephemeral) if ephemeral is not None else ctx
     # Files first: a file missing offline fails the build before the slow runtime step.
     files = obtain_all(ctx, plan.artifacts, find_links, verify=ephemeral is not None)
+    if timer is not None:
+        timer.lap("fetch")
     runtime = provision_runtime(layer_ctx, archive)
     entry, env_new = provision_env(layer_ctx, runtime, target, plan, files)
     return Layers(runtime, entry, {"runtime": runtime.provisioned, "environment": env_new})

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gzip
 import importlib
+import lzma
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -53,8 +56,14 @@ def open_tar(path: Path, environ: Mapping[str, str] | None = None) -> Iterator[t
     """Open `path` for one sequential pass of its members."""
     kind = compression_of(path)
     if kind != "zstd":
-        with tarfile.open(path, mode="r|*") as tar:
-            yield tar
+        # Through GzipFile/LZMAFile: a pack archive is several gzip members or xz streams
+        # (its runtime compressed apart), and tarfile's own "r|gz"/"r|xz" read only the first.
+        opener: Any = {"gzip": gzip.GzipFile, "xz": lzma.LZMAFile}.get(kind, open)
+        try:
+            with opener(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+                yield tar
+        except (zlib.error, lzma.LZMAError) as exc:
+            raise ChecksumError(f"{path}: corrupt {kind} data ({exc})") from exc
         return
     zstd = _zstd_module()
     if zstd is not None:

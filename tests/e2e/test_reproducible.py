@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pack_runtime.filelist import scan_tree
+from packager.timings import STEPS
 from tests.helpers.bundles import APPS, Built, pack_env
 
 
@@ -62,12 +64,29 @@ def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(
     first = built_bundle.result["artifacts"][0]  # type: ignore[index]
     assert art["sha256"] == first["sha256"]
     assert Path(art["path"]).read_bytes() == built_bundle.archive.read_bytes()
+    # Every step ran and was timed; together they are the whole build.
+    timings = result["timings"]
+    assert set(timings) == set(STEPS)  # type: ignore[arg-type]
+    assert sum(timings.values()) <= result["seconds"] + 0.01  # type: ignore[union-attr,operator]
+
+    # Warm: the compressed runtime comes from the cache (made by the build above), the
+    # dependency layer is hard-linked from it; same bytes, and the cached entries unchanged.
+    [env_entry] = (cache / "envs").glob("*/venv")
+    before = scan_tree(env_entry)
+    [segment] = (cache / "frames").glob("*/segment")
+    stamp = segment.stat().st_mtime_ns
+    warm = _build(checkout, python_archive, cache, umask=0o022, extra="--compression-threads 2")
+    assert warm["artifacts"][0]["sha256"] == first["sha256"]  # type: ignore[index]
+    assert segment.stat().st_mtime_ns == stamp
+    assert segment.read_bytes() in built_bundle.archive.read_bytes()
 
     main = checkout / "src/compiled_app/admin.py"
     main.write_text(main.read_text().replace('"admin:"', '"admin says:"'))
     changed = _build(checkout, python_archive, cache, umask=0o022, extra="--compression-threads 2")
     assert changed["provisioned"] == {"runtime": False, "environment": False}
     assert changed["artifacts"][0]["sha256"] != first["sha256"]  # type: ignore[index]
+    assert scan_tree(env_entry) == before
+    assert list((cache / "frames").glob("*/segment")) == [segment]
 
 
 def test_source_date_epoch_sets_the_recorded_time(
