@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from ..build import BuildOptions, build
-from ..config import load_config
 from ._app import app, out, state
 from ._options import (
     AllowUnhashed,
@@ -79,6 +77,9 @@ def build_command(
     ] = False,
 ) -> None:
     """Build the bundle archive of PROJECT_DIR."""
+    from ..build import BuildOptions, build
+    from ..config import load_config
+
     cfg = load_config(
         project_dir,
         {

@@ -9,9 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ..config import load_config
-from ..targets import host_target, parse_target
-from ..wheelhouse import fetch_wheelhouse
 from ._app import app, out, state
 from ._options import (
     AllowUnhashed,
@@ -50,6 +47,10 @@ def fetch_command(
     ] = False,
 ) -> None:
     """Download everything `pack build --offline --find-links DEST` needs, for each target."""
+    from ..config import load_config
+    from ..targets import host_target, parse_target
+    from ..wheelhouse import fetch_wheelhouse
+
     cfg = load_config(
         project_dir,
         {
