@@ -52,6 +52,14 @@ def build_command(
     level: Annotated[
         int | None, typer.Option("--compression-level", help="Compression level of the archive.")
     ] = None,
+    strip: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strip",
+            help="A standard-library part to leave out of the runtime, or the preset slim; "
+            "repeatable; replaces [tool.pack] strip.",
+        ),
+    ] = None,
     threads: Annotated[
         int,
         typer.Option(
@@ -90,6 +98,7 @@ def build_command(
             "target": target,
             "format": fmt,
             "compression-level": level,
+            "strip": strip,
             **lock_overrides(python_archive, extras, groups, allow_unhashed),
         },
     )
