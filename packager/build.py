@@ -24,6 +24,7 @@ from .bundle import (
 )
 from .config import PackConfig
 from .context import Context
+from .digests import STORE, DigestMemo
 from .envs import plan_environment, provision_layers
 from .errors import ConfigError
 from .install import build_wheel
@@ -244,7 +245,12 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch)
         (root / ".pack").mkdir(exist_ok=True)
         (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
-        write_files_list(root)
+        # Files linked from the cache are hashed once, not at every build.
+        memo = DigestMemo(
+            {root / "python": runtime.entry / STORE, root / "venv": env_entry / STORE}
+        )
+        write_files_list(root, memo)
+        memo.save()
         timer.lap("assemble")
         if options.smoke_test and can_run_on_host(target):
             ctx.reporter.step("Smoke-testing the bundle")
