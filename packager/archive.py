@@ -3,10 +3,11 @@ mtime, uid/gid 0, normalised modes) compressed with zstandard, gzip or xz, or a 
 directory; and a streaming reader of an archive or directory that `inspect` and `verify` share.
 
 The tar stream is compressed in segments, each its own zstd frame, gzip member or xz stream
-(all three formats define a concatenation of those as one valid file): what sorts before the
-runtime folder, the runtime folder, and the rest. The runtime's segment only depends on the
-interpreter, so it is compressed once and kept in the cache; later builds concatenate it. The
-segments are the same whether or not a cached one is used, so the archive bytes are too."""
+(all three formats define a concatenation of those as one valid file). Folders that come from
+the cache (the runtime; the locked packages in site-packages, in runs between the app's own
+entries) are segments of their own, compressed once and kept in the cache; later builds
+concatenate them. Where the segments start depends only on the tree, never on what the cache
+holds, so the archive bytes are the same with a cold cache, a warm one or none."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import shutil
 import stat
 import tarfile
 import zlib
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, cast, get_args
@@ -83,14 +84,19 @@ class ArchiveOptions:
 
 @dataclass(frozen=True)
 class SeparateLayer:
-    """A top-level folder of the bundle compressed as its own segment so that its compressed
-    bytes can be reused: `identity` names where its files come from (for the runtime, the
-    interpreter archive's sha256), `cache_dir` is the pack cache that keeps the compressed
-    segment (None: compress it, keep nothing). The archive bytes are the same either way."""
+    """A folder of the bundle (POSIX, relative to its root) compressed in segments of its own
+    so that their compressed bytes can be reused: `identity` names where its files come from
+    (the runtime: the interpreter archive's sha256), `cache_dir` is the pack cache that keeps
+    the compressed segments (None: compress them, keep nothing). With `source` (the folder
+    of the cache it was copied from), only the folder's children that are still exactly as in
+    `source` (names, kinds, modes, sizes, mtimes, link targets) are separate, in runs; what
+    was added or changed is compressed with the rest. The archive bytes never depend on
+    `cache_dir`."""
 
     folder: str
     identity: str
     cache_dir: Path | None = None
+    source: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -129,16 +135,18 @@ def write_archive(
     *,
     top: str,
     options: ArchiveOptions,
-    layer: SeparateLayer | None = None,
+    layers: Sequence[SeparateLayer] = (),
 ) -> Artifact:
     """Archive the bundle tree `bundle_dir` as `dest`, every entry under the folder `top`
     (for "dir", `dest` itself is the bundle root). The same tree and options give the same
     bytes on any machine, whatever the umask, time zone, locale, paths, thread count or cache
     state. `dest` appears complete or not at all; archives get a `<dest>.sha256` beside them.
-    With `layer`, that folder is compressed on its own (see the module docstring)."""
+    `layers` are compressed on their own (see the module docstring)."""
     _check_options(options, top)
-    if layer is not None and (not layer.folder or "/" in layer.folder):
-        raise ConfigError(f"separate layer {layer.folder!r} must be one top-level folder name")
+    for layer in layers:
+        parts = layer.folder.split("/")
+        if not layer.folder or any(p in ("", ".", "..") for p in parts):
+            raise ConfigError(f"separate layer {layer.folder!r} must be a relative folder path")
     entries = list(_walk(bundle_dir))
     if options.format == "dir":
         return _write_dir(bundle_dir, entries, dest, options)
@@ -149,7 +157,7 @@ def write_archive(
         with staged_file(dest) as tmp:
             with open(tmp, "wb") as raw:
                 hasher.raw = raw
-                _write_tar(bundle_dir, entries, hasher, top, options, layer)
+                _write_tar(bundle_dir, entries, hasher, top, options, layers)
                 raw.flush()
                 os.fsync(raw.fileno())
             tmp.chmod(0o644)
@@ -174,34 +182,72 @@ def _write_tar(
     out: _HashingWriter,
     top: str,
     options: ArchiveOptions,
-    layer: SeparateLayer | None,
+    layers: Sequence[SeparateLayer],
 ) -> None:
-    """The tar stream in segments: [top folder + what sorts before the layer], [the layer],
-    [the rest + the end-of-archive blocks]; without a layer (or when the tree has no such
-    folder) the whole stream is one segment."""
-    head, middle, tail = _split(entries, layer.folder if layer is not None else None)
-    top_entry = _Entry("", "dir", 0o755)
-    if layer is None or not middle:
-        _compress(out, options, _tar_chunks(root, top, [top_entry, *entries], options, 0, True))
-        return
-    offset = _compress(out, options, _tar_chunks(root, top, [top_entry, *head], options, 0))
-    offset += _layer_segment(root, middle, out, top, options, layer, offset)
-    _compress(out, options, _tar_chunks(root, top, tail, options, offset, True))
+    """The tar stream in segments (see _plan_segments); the last one ends with the
+    end-of-archive blocks."""
+    plan = _plan_segments(root, [_Entry("", "dir", 0o755), *entries], layers)
+    offset = 0
+    for i, (chunk, layer) in enumerate(plan):
+        last = i == len(plan) - 1
+        if layer is None:
+            offset += _compress(out, options, _tar_chunks(root, top, chunk, options, offset, last))
+        else:
+            offset += _layer_segment(root, chunk, out, top, options, layer, offset)
 
 
-def _split(
-    entries: list[_Entry], folder: str | None
-) -> tuple[list[_Entry], list[_Entry], list[_Entry]]:
-    """The entries before `folder`, the folder with everything in it, and the entries after.
-    The walk is sorted and depth-first, so the folder's entries are one contiguous run."""
-    if folder is None:
-        return entries, [], []
-    inside = [i for i, e in enumerate(entries) if e.rel == folder or e.rel.startswith(folder + "/")]
-    if not inside:
-        return entries, [], []
-    first, last = inside[0], inside[-1] + 1
-    assert last - first == len(inside), "the walk keeps a folder's entries together"
-    return entries[:first], entries[first:last], entries[last:]
+def _plan_segments(
+    root: Path, entries: list[_Entry], layers: Sequence[SeparateLayer]
+) -> list[tuple[list[_Entry], SeparateLayer | None]]:
+    """Cut the entries into segments: runs of a layer's entries (segment with that layer) and
+    everything between them (segment without). Decided by the tree alone. A layer always
+    leaves out its own folder entry, and the last segment is never a layer's (it carries the
+    end of the archive)."""
+    owner: list[SeparateLayer | None] = [None] * len(entries)
+    for layer in layers:
+        prefix = layer.folder + "/"
+        inside = [i for i, e in enumerate(entries) if e.rel.startswith(prefix)]
+        if not inside:
+            continue
+        if layer.source is None:
+            for i in inside:
+                owner[i] = layer
+            continue
+        same = _unchanged_children(root, entries, inside, layer)
+        for i in inside:
+            child = entries[i].rel[len(prefix) :].split("/", 1)[0]
+            if child in same:
+                owner[i] = layer
+    plan: list[tuple[list[_Entry], SeparateLayer | None]] = []
+    for entry, owned_by in zip(entries, owner, strict=True):
+        if plan and plan[-1][1] is owned_by:
+            plan[-1][0].append(entry)
+        else:
+            plan.append(([entry], owned_by))
+    if plan[-1][1] is not None:
+        plan.append(([], None))
+    return plan
+
+
+def _unchanged_children(
+    root: Path, entries: list[_Entry], inside: list[int], layer: SeparateLayer
+) -> set[str]:
+    """Names of the children of the layer's folder whose whole subtree is as in its source."""
+    assert layer.source is not None
+    prefix = layer.folder + "/"
+
+    def describe(e: _Entry, rel: str) -> tuple[object, ...]:
+        return (rel, e.kind, e.mode, e.size, e.target, e.mtime_ns)
+
+    here: dict[str, list[tuple[object, ...]]] = {}
+    for i in inside:
+        rel = entries[i].rel[len(prefix) :]
+        here.setdefault(rel.split("/", 1)[0], []).append(describe(entries[i], rel))
+    there: dict[str, list[tuple[object, ...]]] = {}
+    if layer.source.is_dir():
+        for e in _walk(layer.source):
+            there.setdefault(e.rel.split("/", 1)[0], []).append(describe(e, e.rel))
+    return {name for name, listing in here.items() if there.get(name) == listing}
 
 
 class _Segment:
@@ -342,10 +388,10 @@ def _layer_segment(
     layer: SeparateLayer,
     offset: int,
 ) -> int:
-    """Write the layer's segment: from the cache when it holds it (checked against its
+    """Write one segment of a layer: from the cache when it holds it (checked against its
     recorded sha256 first), else compressed now, into the cache when there is one. The raw
-    offset does not matter inside the layer (tar entries are block-aligned and the end
-    padding is in the last segment)."""
+    offset does not matter inside it (tar entries are block-aligned and the end padding is in
+    the last segment)."""
     if layer.cache_dir is None:
         return _compress(out, options, _tar_chunks(root, top, entries, options, offset))
     store = cache_mod.Cache(layer.cache_dir)
@@ -369,7 +415,7 @@ def _layer_segment(
         data, raw_size = _read_cached_segment(entry)
     if data is None:
         raise BuildError(
-            f"the compressed runtime layer cached at {entry} does not match its checksum; "
+            f"the compressed layer cached at {entry} does not match its checksum; "
             "run `pack cache clean` and build again"
         )
     out.write(data)

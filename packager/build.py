@@ -257,6 +257,8 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             smoke_test(root, entry_points)
             timer.lap("smoke_test")
 
+        frames = None if options.refresh else ctx.cache_dir
+        site = site_packages(Path(), runtime).as_posix()
         dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
         ctx.reporter.step(f"Writing {dest.name}")
         artifact = write_archive(
@@ -269,10 +271,11 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                 threads=options.compression_threads,
                 mtime=epoch,
             ),
-            # The runtime is compressed apart and, unless --refresh, kept in the cache: a
-            # rebuild only compresses what changed (the bytes are the same either way).
-            layer=SeparateLayer(
-                "python", archive.sha256, None if options.refresh else ctx.cache_dir
+            # The runtime and the locked packages are compressed apart and, unless --refresh,
+            # kept in the cache: a rebuild only compresses what changed (same bytes either way).
+            layers=(
+                SeparateLayer("python", archive.sha256, frames),
+                SeparateLayer(f"venv/{site}", env_entry.name, frames, env_entry / "venv" / site),
             ),
         )
         timer.lap("archive")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import pytest
 from pack_runtime.archive import safe_extract as stub_extract
 from pack_runtime.filelist import scan_tree
 from packager import cache as cache_mod
+from packager._fs import copy_tree
 from packager.archive import ArchiveOptions, Format, SeparateLayer, read_bundle, write_archive
-from tests.helpers.synthetic import PY, TOP, diff_archives, make_bundle
+from tests.helpers.synthetic import PY, SITE, TOP, diff_archives, make_bundle
 
 TAR_FORMATS: list[Format] = ["tar.zst", "tar.gz", "tar.xz"]
 IDENTITY = "ab" * 32
@@ -29,7 +31,7 @@ def _write(
 ) -> tuple[str, Path]:
     layer = SeparateLayer("python", IDENTITY, cache)
     artifact = write_archive(
-        bundle, dest, top=TOP, options=ArchiveOptions(format=fmt, threads=threads), layer=layer
+        bundle, dest, top=TOP, options=ArchiveOptions(format=fmt, threads=threads), layers=[layer]
     )
     return artifact.sha256, dest
 
@@ -126,13 +128,17 @@ def test_options_that_change_the_bytes_change_the_key(bundle: Path, tmp_path: Pa
     for i, options in enumerate(
         [ArchiveOptions(), ArchiveOptions(level=3), ArchiveOptions(mtime=1700000000)]
     ):
-        write_archive(bundle, tmp_path / f"{i}.tar.zst", top=TOP, options=options, layer=layer)
+        write_archive(bundle, tmp_path / f"{i}.tar.zst", top=TOP, options=options, layers=[layer])
     write_archive(
-        bundle, tmp_path / "other-top.tar.zst", top="app-2.0", options=ArchiveOptions(), layer=layer
+        bundle,
+        tmp_path / "other-top.tar.zst",
+        top="app-2.0",
+        options=ArchiveOptions(),
+        layers=[layer],
     )
     other = SeparateLayer("python", "cd" * 32, cache)
     write_archive(
-        bundle, tmp_path / "other.tar.zst", top=TOP, options=ArchiveOptions(), layer=other
+        bundle, tmp_path / "other.tar.zst", top=TOP, options=ArchiveOptions(), layers=[other]
     )
     assert len(_segments(cache)) == 5
     assert {e.kind for e in cache_mod.list_entries(cache)} == {cache_mod.FRAMES}
@@ -157,3 +163,93 @@ def test_the_stub_extracts_every_segment(bundle: Path, tmp_path: Path, fmt: Form
     out.mkdir()
     top = stub_extract(dest, out)
     assert scan_tree(top) == scan_tree(bundle)
+
+
+def _site_layers(bundle: Path, source: Path, cache: Path | None) -> list[SeparateLayer]:
+    return [
+        SeparateLayer("python", IDENTITY, cache),
+        SeparateLayer(SITE, "env-key", cache, source),
+    ]
+
+
+def _source_of(bundle: Path, tmp_path: Path) -> Path:
+    """The cached environment the bundle's site-packages was linked from: the same files,
+    without the app's."""
+    source = tmp_path / "env" / "site-packages"
+    copy_tree(bundle / SITE, source, hardlink=True)
+    for name in ("app", "app-1.0.dist-info"):
+        shutil.rmtree(source / name)
+    return source
+
+
+@pytest.mark.parametrize("fmt", TAR_FORMATS)
+def test_locked_packages_are_cached_in_runs_between_the_apps_entries(
+    bundle: Path, tmp_path: Path, fmt: Format
+) -> None:
+    source = _source_of(bundle, tmp_path)
+    cache = tmp_path / "cache"
+    digests = set()
+    for i, c in enumerate([None, cache, cache]):
+        dest = tmp_path / f"{i}" / f"x.{fmt}"
+        art = write_archive(
+            bundle,
+            dest,
+            top=TOP,
+            options=ArchiveOptions(format=fmt),
+            layers=_site_layers(bundle, source, c),
+        )
+        digests.add(art.sha256)
+    assert len(digests) == 1
+    # python/, then site-packages' `_virtualenv.pth` and `six*` around the app's entries.
+    segments = _segments(cache)
+    assert len(segments) == 3
+    out = tmp_path / "unpacked"
+    out.mkdir()
+    subprocess.run(["tar", "-xf", dest, "-C", out], check=True)
+    assert scan_tree(out / TOP) == scan_tree(bundle)
+
+
+def test_a_changed_app_reuses_the_packages_and_a_changed_package_is_not(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    first = make_bundle(tmp_path / "one" / TOP)
+    source = _source_of(first, tmp_path)
+    write_archive(
+        first,
+        tmp_path / "1.tar.zst",
+        top=TOP,
+        options=ArchiveOptions(),
+        layers=_site_layers(first, source, cache),
+    )
+    before = _segments(cache)
+
+    # Another build of a changed app from the same cached environment: linked again.
+    second = make_bundle(tmp_path / "two" / TOP, variant="changed")
+    shutil.rmtree(second / SITE)
+    copy_tree(source, second / SITE, hardlink=True)
+    for name in ("app", "app-1.0.dist-info"):
+        shutil.copytree(first / SITE / name, second / SITE / name, symlinks=True)
+    (second / SITE / "app" / "__init__.py").write_text("VALUE = 'changed'\n")
+    write_archive(
+        second,
+        tmp_path / "2.tar.zst",
+        top=TOP,
+        options=ArchiveOptions(),
+        layers=_site_layers(second, source, cache),
+    )
+    # python/ differs between the two synthetic trees (mtimes), site-packages runs do not.
+    site_segments = [p for p in _segments(cache) if p not in before]
+    assert len(site_segments) == 1  # only the second tree's python/
+
+    # A package file changed in the bundle: its run is no longer the cached one.
+    six = second / SITE / "six.py"
+    six.unlink()
+    six.write_bytes(b"# patched six\n")
+    dest = tmp_path / "3.tar.zst"
+    write_archive(
+        second, dest, top=TOP, options=ArchiveOptions(), layers=_site_layers(second, source, cache)
+    )
+    member = next(m for m in read_bundle(dest, keep=lambda p: p.endswith("/six.py")) if m.data)
+    assert member.data == b"# patched six\n"
+    assert diff_archives(dest, second) == []

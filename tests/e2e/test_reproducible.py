@@ -69,16 +69,17 @@ def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(
     assert set(timings) == set(STEPS)  # type: ignore[arg-type]
     assert sum(timings.values()) <= result["seconds"] + 0.01  # type: ignore[union-attr,operator]
 
-    # Warm: the compressed runtime comes from the cache (made by the build above), the
-    # dependency layer is hard-linked from it; same bytes, and the cached entries unchanged.
+    # Warm: the compressed runtime and locked packages come from the cache (made by the build
+    # above), the dependency layer is hard-linked from it; same bytes, cached entries unchanged.
     [env_entry] = (cache / "envs").glob("*/venv")
     before = scan_tree(env_entry)
-    [segment] = (cache / "frames").glob("*/segment")
-    stamp = segment.stat().st_mtime_ns
+    segments = {p: p.stat().st_mtime_ns for p in (cache / "frames").glob("*/segment")}
+    assert len(segments) >= 2  # python/ and at least one run of site-packages
     warm = _build(checkout, python_archive, cache, umask=0o022, extra="--compression-threads 2")
     assert warm["artifacts"][0]["sha256"] == first["sha256"]  # type: ignore[index]
-    assert segment.stat().st_mtime_ns == stamp
-    assert segment.read_bytes() in built_bundle.archive.read_bytes()
+    assert {p: p.stat().st_mtime_ns for p in (cache / "frames").glob("*/segment")} == segments
+    archived = built_bundle.archive.read_bytes()
+    assert all(p.read_bytes() in archived for p in segments)
 
     main = checkout / "src/compiled_app/admin.py"
     main.write_text(main.read_text().replace('"admin:"', '"admin says:"'))
@@ -86,7 +87,8 @@ def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(
     assert changed["provisioned"] == {"runtime": False, "environment": False}
     assert changed["artifacts"][0]["sha256"] != first["sha256"]  # type: ignore[index]
     assert scan_tree(env_entry) == before
-    assert list((cache / "frames").glob("*/segment")) == [segment]
+    # The changed app is compressed with the rest; no cached segment had to change.
+    assert set((cache / "frames").glob("*/segment")) == set(segments)
 
 
 def test_source_date_epoch_sets_the_recorded_time(
