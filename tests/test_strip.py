@@ -4,6 +4,7 @@ are hard links into the cache, which must not change); unknown names get a "did 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,20 @@ def test_slim_real_interpreter_runs_without_sources(python_archive: Path, tmp_pa
     assert not list((stage / "lib" / stdlib).rglob("json/*.py"))
     assert not (stage / "include").exists()
     assert scan_tree(cache) == before
+
+
+def test_build_strip_option_is_checked_like_the_config(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "packager.cli", "build", str(tmp_path), "--strip", "slimm"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"error: {tmp_path / 'pyproject.toml'}: [tool.pack] strip: unknown part 'slimm'; did "
+        "you mean 'slim'? known parts: distutils, ensurepip, headers, idlelib, lib2to3, pip, "
+        "pydoc_data, sources, test, tkinter, turtle, turtledemo; presets: slim"
+    )
+    assert not (tmp_path / "dist").exists()
