@@ -244,9 +244,13 @@ def _unchanged_children(
         rel = entries[i].rel[len(prefix) :]
         here.setdefault(rel.split("/", 1)[0], []).append(describe(entries[i], rel))
     there: dict[str, list[tuple[object, ...]]] = {}
-    if layer.source.is_dir():
+    try:
         for e in _walk(layer.source):
             there.setdefault(e.rel.split("/", 1)[0], []).append(describe(e, e.rel))
+    except (BuildError, OSError):
+        # A source that cannot be read or holds what a bundle may not: nothing is separate
+        # (the bundle's own walk decides what is refused).
+        return set()
     return {name for name, listing in here.items() if there.get(name) == listing}
 
 
