@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 BUNDLE_JSON = ".pack/bundle.json"
 SCHEMA_VERSION = 1
@@ -59,6 +59,7 @@ class BundleInfo(TypedDict):
     isolated: bool
     strip: list[str]
     allow_unhashed: bool
+    smoke_test: NotRequired[str | None]
     pack_version: str
     build: BuildInfo
 
