@@ -172,6 +172,14 @@ def _platforms(package: Package) -> list[str]:
     return sorted(out)
 
 
+def _why(label: str, package: Package, *, sdist: bool) -> str:
+    have = f"wheels only for: {', '.join(_platforms(package)) or 'none'}"
+    if sdist:
+        why = "only its source distribution fits; building it would build for the host"
+        return f"{label} ({why}; {have})"
+    return f"{label} ({have})"
+
+
 def unusable_packages(
     pylock: Pylock,
     *,
@@ -220,15 +228,9 @@ def unusable_packages(
                 fits = False
             if fits or (package.sdist is not None and sdist_ok):
                 continue
-            problems.append(
-                f"{label} (wheels only for: {', '.join(_platforms(package)) or 'none'})"
-            )
+            problems.append(_why(label, package, sdist=package.sdist is not None))
         elif not sdist_ok and isinstance(dist, (PackageSdist, PackageArchive)):
-            have = _platforms(package)
-            problems.append(
-                f"{label} (only a source distribution; building it would build for the host; "
-                f"wheels only for: {', '.join(have) or 'none'})"
-            )
+            problems.append(_why(label, package, sdist=True))
     return problems
 
 
@@ -249,5 +251,5 @@ def unusable_error(
         f"{where}: {len(problems)} package{'s' if len(problems) != 1 else ''} "
         f"{'have' if len(problems) != 1 else 'has'} no usable wheel for {target} "
         f"({policy(target, glibc)}): {'; '.join(problems)}; lock versions that publish wheels "
-        f"for {target}, or build on a {target} machine"
+        f"for {target}, or build on the target platform itself"
     )
