@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 BUNDLE_JSON = ".pack/bundle.json"
 SCHEMA_VERSION = 1
@@ -45,7 +45,11 @@ class BuildInfo(TypedDict):
     time: str
 
 
-class BundleInfo(TypedDict):
+class _Optional(TypedDict, total=False):
+    smoke_test: str | None  # absent in bundles built before it was recorded
+
+
+class BundleInfo(_Optional):
     schema: int
     name: str
     version: str
@@ -59,7 +63,6 @@ class BundleInfo(TypedDict):
     isolated: bool
     strip: list[str]
     allow_unhashed: bool
-    smoke_test: NotRequired[str | None]
     pack_version: str
     build: BuildInfo
 
