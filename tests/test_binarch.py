@@ -136,3 +136,26 @@ def test_check_bundle_names_every_foreign_binary(tmp_path: Path, real: dict[str,
     (site / "link.so").unlink()
     (site / "mac.so").unlink()
     assert check_bundle(root, GNU_ARM) == 1
+
+
+def test_hostile_headers_are_read_within_bounds(tmp_path: Path) -> None:
+    """A header claiming 65535 program headers, or a PT_INTERP of a terabyte, costs a bounded
+    read: the first is not walked, the second is cut at 4 KiB."""
+    many = bytearray(_elf(tmp_path / "many", 183).read_bytes())
+    struct.pack_into("<QHH", many, 32, 64, 0, 0)
+    struct.pack_into("<HH", many, 54, 56, 0xFFFF)
+    (tmp_path / "many").write_bytes(bytes(many))
+    assert identify(tmp_path / "many") == Binary("elf", ("aarch64",))
+    huge = bytearray(_elf(tmp_path / "huge", 183, b"/lib/ld-linux-aarch64.so.1").read_bytes())
+    struct.pack_into("<Q", huge, 64 + 32, 1 << 40)  # p_filesz
+    (tmp_path / "huge").write_bytes(bytes(huge) + b"x" * 5000)
+    found = identify(tmp_path / "huge")
+    assert found is not None and found.interp == "/lib/ld-linux-aarch64.so.1"
+    fat = tmp_path / "fat"
+    fat.write_bytes(
+        struct.pack(">II", 0xCAFEBABE, 1) + struct.pack(">IIIII", 0x0100000C, 0, 0, 0, 0)
+    )
+    assert identify(fat) == Binary("mach-o", ("aarch64",))
+    endless = tmp_path / "endless"
+    endless.write_bytes(struct.pack(">II", 0xCAFEBABE, 0xFFFFFFFF) + b"\0" * 64)
+    assert identify(endless) is None

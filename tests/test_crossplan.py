@@ -230,3 +230,16 @@ def test_build_for_aarch64_fails_before_anything_is_made(
     )
     assert "markupsafe 3.0.2 (wheels only for: " in line and "pyyaml 6.0.2 (only its source" in line
     assert not (x86_only / "dist").exists() or not any((x86_only / "dist").iterdir())
+
+
+def test_several_archives_in_config_resolve_against_the_project(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "1"\n[tool.pack]\npython-archive = ['
+        f'"pbs/{_archive(ARM.triple).name}", "/abs/{_archive("x86_64-unknown-linux-gnu").name}"]\n'
+    )
+    cfg = load_config(tmp_path)
+    assert cfg.python_archives == (
+        tmp_path / "pbs" / _archive(ARM.triple).name,
+        Path("/abs") / _archive("x86_64-unknown-linux-gnu").name,
+    )
+    assert cfg.python_archive == cfg.python_archives[0]
