@@ -248,17 +248,24 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
 
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir))
-    done: list[Path] = []
+    built: list[tuple[TargetArtifact, str, dict[str, bool]]] = []
     try:
         apps = _AppWheels(ctx, cfg, work / "app", options.find_links)
-        built = [
-            _build_target(ctx, cfg, options, tp, plan, lock, apps, work / tp.target.triple, epoch)
-            for tp, plan in zip(plans, lock_plans, strict=True)
-        ]
-        done = [b.artifact.path for b, _, _ in built]
+        for tp, plan in zip(plans, lock_plans, strict=True):
+            built.append(
+                _build_target(
+                    ctx, cfg, options, tp, plan, lock, apps, work / tp.target.triple, epoch
+                )
+            )
     except BaseException:
-        for path in done:
-            path.unlink(missing_ok=True)
+        # One failed target fails the build: no archive of it stays in dist/.
+        for done, _, _ in built:
+            path = done.artifact.path
+            if path.is_dir():
+                remove_tree(path)
+            else:
+                path.unlink(missing_ok=True)
+            path.with_name(path.name + ".sha256").unlink(missing_ok=True)
         raise
     finally:
         remove_tree(work)
@@ -312,12 +319,17 @@ class _AppWheels:
             )
             self.built[python.exe] = (files, version)
         if tp.cross and tp.target != host_target():
-            native = [f.name for f in files if not f.name.endswith("-none-any.whl")]
+            # Built here (not given as wheels) with compiled code: built for the host.
+            native = [
+                f.name
+                for f in files
+                if f.is_relative_to(self.work) and not f.name.endswith("-none-any.whl")
+            ]
             if native:
                 raise BuildError(
                     f"{', '.join(native)} is built for this host, not {tp.target}; a wheel "
-                    "with compiled code cannot be built for another platform here: build on a "
-                    f"{tp.target} machine, or pass a wheel for {tp.target} in local-extra-deps"
+                    "with compiled code cannot be built for another platform here: build it on "
+                    f"the target platform itself and pass that wheel in local-extra-deps"
                 )
         return files, version
 

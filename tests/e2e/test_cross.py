@@ -153,8 +153,9 @@ def test_guard_refuses_a_planted_x86_64_binary(
     (project / "pyproject.toml").write_text(
         text.replace("[tool.pack]\n", f'[tool.pack]\nlocal-extra-deps = ["{wheel.name}"]\n')
     )
+    # x86_64 first: its archive is written, then removed when aarch64 fails.
     proc = run_pack(
-        ["build", str(project), "--target", ARM,
+        ["build", str(project), "--target", X86, "--target", ARM,
          "--python-archive", str(python_archive), "--python-archive", str(aarch64_archive)],
         session_cache,
     )  # fmt: skip
@@ -268,3 +269,39 @@ def test_fetch_for_aarch64_then_build_offline(
     assert offline.returncode == 0, offline.stderr
     built = json.loads(offline.stdout)["artifacts"][0]
     assert built["sha256"] == _artifact(cross, ARM)["sha256"]
+
+
+HOOK = '''from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class PlatformWheel(BuildHookInterface):
+    """Tags the wheel for this interpreter and platform, as a compiled extension would."""
+
+    def initialize(self, version, build_data):
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+'''
+
+
+def test_a_platform_wheel_of_the_project_is_refused_for_another_target(
+    python_archive: Path, aarch64_archive: Path, session_cache: Path, tmp_path: Path
+) -> None:
+    project = _project(tmp_path)
+    (project / "hatch_build.py").write_text(HOOK)
+    with (project / "pyproject.toml").open("a") as f:
+        f.write("\n[tool.hatch.build.hooks.custom]\n")
+    proc = run_pack(
+        ["build", str(project), "--target", ARM,
+         "--python-archive", str(python_archive), "--python-archive", str(aarch64_archive)],
+        session_cache,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    message = proc.stderr.strip()
+    assert message.startswith("error: compiled_app-1.2.0-cp311-cp311-linux_x86_64.whl is built ")
+    assert message.endswith(
+        f"for this host, not {ARM}; a wheel with compiled code cannot be built for another "
+        "platform here: build it on the target platform itself and pass that wheel in "
+        "local-extra-deps"
+    )
+    dist = project / "dist"
+    assert not dist.exists() or list(dist.iterdir()) == []
