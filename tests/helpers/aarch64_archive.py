@@ -56,15 +56,6 @@ _ELF = b"\x7fELF"
 _LIB_DIRS = ("lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu")
 
 
-def qemu_aarch64_enabled() -> bool:
-    """Whether this machine runs aarch64 ELF files (binfmt_misc has qemu-aarch64 enabled)."""
-    entry = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
-    try:
-        return entry.read_text().splitlines()[0].strip() == "enabled"
-    except (OSError, IndexError):
-        return False
-
-
 def download_debs(dest: Path) -> list[Path]:
     """`apt-get download` the arm64 packages into `dest` (run as root, arm64 added)."""
     dest.mkdir(parents=True, exist_ok=True)
