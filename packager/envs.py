@@ -101,7 +101,8 @@ def plan_environment(
     )
     if not sdist_ok:
         sdists = [
-            f"{a.name} {a.version or ''} (only {a.filename}; building it would build for the host)"
+            f"{a.name} {a.version or ''} (only its source distribution {a.filename} fits; "
+            "building it would build for the host)"
             for a in plan.artifacts
             if a.kind != "wheel"
         ]

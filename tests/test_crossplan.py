@@ -243,3 +243,36 @@ def test_several_archives_in_config_resolve_against_the_project(tmp_path: Path) 
         Path("/abs") / _archive("x86_64-unknown-linux-gnu").name,
     )
     assert cfg.python_archive == cfg.python_archives[0]
+
+
+def test_requirements_with_only_an_sdist_for_the_target(x86_only: Path, tmp_path: Path) -> None:
+    """A hashed requirements file whose only matching file on PyPI is the sdist plans for the
+    host (it would be built there) and is refused for another target."""
+    import tomllib
+
+    lock = tomllib.loads((x86_only / "pylock.toml").read_text())
+    (pyyaml,) = [p for p in lock["packages"] if p["name"] == "pyyaml"]
+    sdist = pyyaml["sdist"]
+    project = tmp_path / "reqs"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "reqs"\nversion = "1"\ndependencies = ["pyyaml==6.0.2"]\n'
+    )
+    (project / "requirements.txt").write_text(
+        f"pyyaml==6.0.2 --hash=sha256:{sdist['hashes']['sha256']}\n"
+    )
+    cfg = load_config(project, {"lock": "requirements.txt"})
+    source = find_lock(project, cfg.lock)
+    ctx = Context(cache_dir=tmp_path / "cache")
+    archive = describe(_archive(ARM.triple, "3.11.2"), "0" * 64)
+    with pytest.raises(LockError) as err:
+        plan_environment(ctx, cfg, source, ARM, archive, sdist_ok=False)
+    assert str(err.value) == (
+        f"{source.path}: 1 package has no usable wheel for {ARM} (manylinux_2_17 or older "
+        "(--glibc to change)): pyyaml 6.0.2 (only its source distribution pyyaml-6.0.2.tar.gz "
+        "fits; building it would build for the host); lock versions that publish wheels for "
+        f"{ARM}, or build on the target platform itself"
+    )
+    host = describe(_archive("x86_64-unknown-linux-gnu"), "0" * 64)
+    plan = plan_environment(ctx, cfg, source, host_target(), host)
+    assert [(a.name, a.kind) for a in plan.artifacts] == [("pyyaml", "sdist")]
