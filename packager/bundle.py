@@ -39,7 +39,14 @@ def installed_files(site: Path, dist_info: str) -> list[Path]:
     return [(site / row[0]).resolve() for row in rows if row and not row[0].startswith("..")]
 
 
-def install_app_layer(ctx: Context, venv: Path, runtime: Runtime, files: Sequence[Path]) -> None:
+def install_app_layer(
+    ctx: Context,
+    venv: Path,
+    runtime: Runtime,
+    files: Sequence[Path],
+    *,
+    python_platform: str | None = None,
+) -> None:
     """Install the project's wheel and local extra wheels (their dependencies are in the lock)
     into the assembled venv, clean their records and compile their modules."""
     if not files:
@@ -47,7 +54,11 @@ def install_app_layer(ctx: Context, venv: Path, runtime: Runtime, files: Sequenc
     ctx.reporter.step("Installing the application")
     unshare(_install_targets(venv, runtime, files))
     install_files(
-        ctx, venv / "bin" / "python", files, what="installing the application into the bundle"
+        ctx,
+        venv / "bin" / "python",
+        files,
+        what="installing the application into the bundle",
+        python_platform=python_platform,
     )
     site = site_packages(venv, runtime)
     scrub_install_records(site)
@@ -124,11 +135,19 @@ def add_runtime_stub(root: Path, runtime: Runtime) -> None:
     compile_tree(root / "venv" / "bin" / "python", [dest], root, what="the runtime stub")
 
 
-def stage_layers(root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool) -> None:
-    """Both cached layers into the bundle tree, hard-linked where the file system allows:
+def stage_layers(
+    root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool, builder: Runtime | None = None
+) -> None:
+    """`python/` and `venv/` from the cached layers, hard-linked where the file system allows:
     nothing may then write to a staged file in place (strip unlinks, installs and compiles
-    write new files and rename them, `unshare` copies what an install could overwrite)."""
-    copy_tree(runtime.home, root / "python", hardlink=hardlink)
+    write new files and rename them, `unshare` copies what an install could overwrite). With
+    `builder` (a host interpreter of the same minor version, for a target this host cannot
+    run), `python/` is a link to the builder until `swap_in_runtime`, so the app layer is
+    installed and compiled by it."""
+    if builder is None:
+        copy_tree(runtime.home, root / "python", hardlink=hardlink)
+    else:
+        (root / "python").symlink_to(builder.home)
     copy_tree(env_venv, root / "venv", hardlink=hardlink)
 
 
@@ -178,6 +197,13 @@ def unshare(paths: Iterable[Path]) -> None:
         for folder, _, names in os.walk(top):
             for name in names:
                 one(Path(folder) / name)
+
+
+def swap_in_runtime(root: Path, runtime: Runtime, *, hardlink: bool) -> None:
+    """Replace the builder standing in as `python/` (see stage_layers) by the target's."""
+    if (root / "python").is_symlink():
+        (root / "python").unlink()
+        copy_tree(runtime.home, root / "python", hardlink=hardlink)
 
 
 _SMOKE = r"""
