@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pack_runtime.filelist import write_files_list
 
-from ._fs import remove_tree
-from .archive import ArchiveOptions, Artifact, mtime_from_env, write_archive
+from ._fs import atomic_write_bytes, remove_tree
+from .archive import ArchiveOptions, Artifact, mtime_from_env, sha256_sidecar, write_archive
 from .bundle import (
     add_runtime_stub,
     discover_entry_points,
@@ -22,7 +22,7 @@ from .bundle import (
     stage_layers,
     write_launchers,
 )
-from .config import PackConfig
+from .config import PackConfig, read_pyproject
 from .context import Context
 from .envs import plan_environment, provision_layers
 from .errors import ConfigError
@@ -33,8 +33,10 @@ from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
 from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
+from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
+from .sbom import render as render_sbom
 from .strip import apply_strip
-from .targets import Target, can_run_on_host, host_target, parse_target
+from .targets import Target, can_run_on_host, host_target, marker_environment, parse_target
 from .venv import site_packages
 
 
@@ -186,6 +188,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         runtime, env_entry = layers.runtime, layers.env
         provisioned = dict(layers.provisioned)
         app_files: list[Path] = []
+        app_wheel: Path | None = None
         version = cfg.version
         if cfg.has_build_system:
             ctx.reporter.step(f"Building the wheel of {cfg.name}")
@@ -193,6 +196,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                 ctx, cfg.project_dir, work / "wheel", runtime.exe, find_links=options.find_links
             )
             app_files.append(wheel)
+            app_wheel = wheel
             if version is None:
                 version = wheel.name.split("-")[1]
         if version is None:
@@ -229,6 +233,8 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch)
         (root / ".pack").mkdir(exist_ok=True)
         (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
+        sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, plan, target, epoch)
+        (root / SBOM_FILE).write_bytes(sbom)
         write_files_list(root)
         if options.smoke_test and can_run_on_host(target):
             ctx.reporter.step("Smoke-testing the bundle")
@@ -236,6 +242,8 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
 
         dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
         ctx.reporter.step(f"Writing {dest.name}")
+        # Files beside an older archive of the same name must not outlive it.
+        sidecar_path(dest).unlink(missing_ok=True)
         artifact = write_archive(
             root,
             dest,
@@ -247,6 +255,11 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                 mtime=epoch,
             ),
         )
+        try:
+            atomic_write_bytes(sidecar_path(dest), sbom)
+        except BaseException:
+            _remove_artifact(dest)
+            raise
     finally:
         remove_tree(work)
     return BuildResult(
@@ -257,6 +270,45 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         entry_points=tuple(ep.name for ep in entry_points),
         seconds=time.monotonic() - started,
         provisioned=provisioned,
+    )
+
+
+def _remove_artifact(dest: Path) -> None:
+    if dest.is_dir() and not dest.is_symlink():
+        remove_tree(dest)
+    else:
+        dest.unlink(missing_ok=True)
+    sha256_sidecar(dest).unlink(missing_ok=True)
+
+
+def bundle_sbom(
+    cfg: PackConfig,
+    root: Path,
+    runtime: Runtime,
+    version: str,
+    app_wheel: Path | None,
+    app_files: list[Path],
+    plan: LockPlan,
+    target: Target,
+    epoch: int,
+) -> bytes:
+    a = runtime.archive
+    project = read_pyproject(cfg.project_dir)[1].get("project", {})
+    return render_sbom(
+        plan_for_bundle(
+            root=root,
+            site=site_packages(root / "venv", runtime),
+            name=cfg.name,
+            version=version,
+            app_wheel=app_wheel,
+            extra_wheels=[f for f in app_files if f != app_wheel],
+            locked={x.name: x.sha256 for x in plan.artifacts},
+            project_dependencies=project.get("dependencies", []),
+            interpreter=Interpreter(a.filename, a.version, a.sha256),
+            environment=marker_environment(target, a.version, freethreaded=a.freethreaded),
+            extras=cfg.extras,
+            epoch=epoch,
+        )
     )
 
 
