@@ -19,13 +19,14 @@ from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from pack_runtime.sbom import SBOM_FILE as SBOM_FILE
+
 from . import __version__
-from .errors import BuildError
+from .errors import BuildError, ChecksumError
 
 if TYPE_CHECKING:
     from cyclonedx.model.bom import Bom
 
-SBOM_FILE = ".pack/sbom.cdx.json"
 SIDECAR_SUFFIX = ".cdx.json"
 SPEC_VERSION = "1.6"
 _PEP770_DIR = "sboms"
@@ -328,4 +329,18 @@ def plan_for_bundle(
         environment=dict(environment),
         extras=tuple(extras),
         epoch=epoch,
+    )
+
+
+def read_sbom(source: Path) -> bytes:
+    """The SBOM inside the bundle in `source` (archive or directory), streamed: the archive
+    is read up to `.pack/sbom.cdx.json`, which sorts near its start, and never unpacked."""
+    from .archive import read_bundle
+
+    for member in read_bundle(source, keep=lambda p: p == SBOM_FILE):
+        if member.path == SBOM_FILE and member.kind == "file" and member.data is not None:
+            return member.data
+    raise ChecksumError(
+        f"{source} has no {SBOM_FILE}; it was built by a pack without SBOM support or is "
+        "damaged: rebuild it with this pack"
     )

@@ -14,6 +14,7 @@ from pack_runtime.filelist import FILES_LIST, Entry, FileListError, Report, comp
 from ._fs import sha256_file
 from .archive import read_bundle, sha256_sidecar
 from .errors import ChecksumError
+from .sbom import SBOM_FILE, sidecar_path
 
 ChecksumState = Literal["ok", "mismatch", "absent", "not-applicable"]
 _SUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
@@ -27,10 +28,15 @@ class VerifyResult:
     checksum: ChecksumState
     expected_sha256: str = ""
     actual_sha256: str = ""
+    sbom: ChecksumState = "absent"  # `<archive>.cdx.json` against the bundle's own SBOM
 
     @property
     def ok(self) -> bool:
-        return self.report.ok and self.checksum in ("ok", "absent", "not-applicable")
+        return (
+            self.report.ok
+            and self.checksum in ("ok", "absent", "not-applicable")
+            and self.sbom != "mismatch"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +51,7 @@ class VerifyResult:
                 "expected": self.expected_sha256,
                 "actual": self.actual_sha256,
             },
+            "sbom_sidecar": self.sbom,
         }
 
 
@@ -56,11 +63,15 @@ def verify_bundle(source: Path) -> VerifyResult:
     if source.is_file():
         checksum, expected, actual = _check_sidecar(source)
     listed: bytes | None = None
+    sbom: bytes | None = None
     found: list[Entry] = []
-    for member in read_bundle(source, digests=True, keep=lambda p: p == FILES_LIST):
+    for member in read_bundle(source, digests=True, keep=lambda p: p in (FILES_LIST, SBOM_FILE)):
         if member.path == FILES_LIST and member.kind == "file":
             listed = member.data
-        elif member.kind == "file":
+            continue
+        if member.path == SBOM_FILE and member.kind == "file":
+            sbom = member.data
+        if member.kind == "file":
             mode = mode_of(0o755 if member.executable else 0o644)
             found.append(Entry(member.path, "file", member.sha256, member.size, mode))
         elif member.kind == "link":
@@ -83,7 +94,16 @@ def verify_bundle(source: Path) -> VerifyResult:
         checksum=checksum,
         expected_sha256=expected,
         actual_sha256=actual,
+        sbom=_check_sbom_sidecar(source, sbom),
     )
+
+
+def _check_sbom_sidecar(source: Path, embedded: bytes | None) -> ChecksumState:
+    """The SBOM published beside an archive must be the one inside it."""
+    sidecar = sidecar_path(source)
+    if not sidecar.is_file():
+        return "absent"
+    return "ok" if embedded is not None and sidecar.read_bytes() == embedded else "mismatch"
 
 
 def _check_sidecar(archive: Path) -> tuple[ChecksumState, str, str]:

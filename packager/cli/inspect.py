@@ -39,6 +39,11 @@ def render(result: Inspection) -> str:
             lines.append(
                 f"  lock       {m.lock.path} ({m.lock.format}, sha256 {m.lock.sha256[:12]})"
             )
+        if result.sbom_components is not None:
+            lines.append(
+                f"  sbom       .pack/sbom.cdx.json, CycloneDX, {result.sbom_components} "
+                "components (pack sbom prints it)"
+            )
         if m.strip:
             lines.append(f"  stripped   {', '.join(m.strip)}")
     if result.archive_size is not None:

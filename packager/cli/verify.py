@@ -30,6 +30,13 @@ def render(result: VerifyResult) -> str:
         )
     elif result.checksum == "absent":
         lines.append(f"archive     no {sidecar} beside it; only its contents were checked")
+    if result.sbom == "ok":
+        lines.append(f"sbom        {result.source.name}.cdx.json matches .pack/sbom.cdx.json")
+    elif result.sbom == "mismatch":
+        lines.append(
+            f"sbom        {result.source.name}.cdx.json differs from the bundle's "
+            ".pack/sbom.cdx.json"
+        )
     if result.ok:
         lines.append(f"ok: {result.checked} entries match .pack/files")
     return "\n".join(lines)
@@ -56,6 +63,8 @@ def verify_command(
         ]
         if result.checksum == "mismatch":
             parts.append("archive checksum mismatch")
+        if result.sbom == "mismatch":
+            parts.append("SBOM beside it differs")
         raise ChecksumError(
             f"{source} does not match what pack built ({', '.join(parts)}); "
             "rebuild or re-download it"

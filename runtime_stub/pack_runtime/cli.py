@@ -20,6 +20,7 @@ from typing import NoReturn, TextIO
 
 from . import packages as packages_mod
 from . import remove as remove_mod
+from . import sbom as sbom_mod
 from . import update as update_mod
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import RefusedError, StubError
@@ -161,6 +162,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         "--sha256", metavar="HEX", help="expected digest (default: SOURCE.sha256 beside it)"
     )
     p.add_argument("--yes", action="store_true", help="switch `current` without asking")
+    sub.add_parser(
+        "sbom", parents=[common], help="print the bundle's CycloneDX SBOM (.pack/sbom.cdx.json)"
+    )
     p = sub.add_parser("remove", parents=[common], help="delete this bundle directory")
     p.add_argument(
         "--yes", action="store_true", help="do not ask; also remove a version `current` points at"
@@ -239,6 +243,9 @@ def _dispatch(ns: argparse.Namespace, inv: Invocation, con: Console) -> int:
         return 0
     if command == "packages":
         return cmd_packages(inv, con, as_json=ns.json)
+    if command == "sbom":
+        con.print(sbom_mod.read_sbom(inv.bundle.real_root).decode("utf-8").rstrip("\n"))
+        return 0
     if command == "update":
         with _terminate_cleanly():
             return cmd_update(inv, con, ns.source, sha256=ns.sha256, yes=ns.yes)
