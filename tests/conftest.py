@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.bundles import APPS, Built, run_pack
 from tests.helpers.python_archive import make_python_archive
+from tests.helpers.tls import LocalCA, make_ca
 
 
 @pytest.fixture(scope="session")
@@ -292,3 +293,11 @@ def fault_server() -> _Iterator[FaultServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
+    """A certificate authority and a 127.0.0.1 certificate made for this session (https tests)."""
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command is needed to make a test CA (.ci/run installs it)")
+    return make_ca(tmp_path_factory.mktemp("ca"))

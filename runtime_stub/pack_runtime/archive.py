@@ -149,6 +149,9 @@ def _check_member(member: tarfile.TarInfo, dest: Path, archive: Path) -> None:
     parent = _real(dest.joinpath(*parts[:-1]))
     if not _inside(parent, dest):
         raise refuse("its directory is outside the target")
+    # Links are bounded by the bundle's own top folder, not by the staging folder: a link to
+    # `..` from the top folder would reach the install directory once moved there.
+    bound = dest / parts[0]
     here = parent / parts[-1]
     # Writing over an existing entry would follow it if it is a symlink; a pack archive
     # names each path once (a directory may be repeated).
@@ -168,14 +171,14 @@ def _check_member(member: tarfile.TarInfo, dest: Path, archive: Path) -> None:
         # but lexically here, and the two can disagree.
         if ".." in link_parts[ups:]:
             raise refuse(f"link target {link!r} has '..' after a name")
-        if not _inside(_real(parent.joinpath(*link_parts)), dest):
-            raise refuse(f"link target {link!r} is outside the target")
+        if not _inside(_real(parent.joinpath(*link_parts)), bound):
+            raise refuse(f"link target {link!r} is outside the bundle's top folder")
     if member.islnk():
         target_parts = _parts(member.linkname)
         if member.linkname.startswith("/") or ".." in target_parts:
             raise refuse(f"hard link to {member.linkname!r}")
-        if not _inside(_real(dest.joinpath(*target_parts)), dest):
-            raise refuse(f"hard link to {member.linkname!r} is outside the target")
+        if not _inside(_real(dest.joinpath(*target_parts)), bound):
+            raise refuse(f"hard link to {member.linkname!r} is outside the bundle's top folder")
 
 
 def _sanitized(member: tarfile.TarInfo) -> tarfile.TarInfo:

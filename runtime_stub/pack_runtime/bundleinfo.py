@@ -92,7 +92,28 @@ def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
     for key, kind in _REQUIRED.items():
         if not isinstance(obj.get(key), kind):
             raise BundleInfoError(f"{source}: {key!r} is missing or of the wrong type{_DAMAGED}")
+    for key in PATH_FIELDS:
+        why = path_component_problem(obj[key])
+        if why:
+            raise BundleInfoError(f"{source}: {key} {obj[key]!r} {why}{_DAMAGED}")
     return cast(BundleInfo, obj)
+
+
+# Fields that become part of a path (`self update` names directories after them).
+PATH_FIELDS = ("name", "version", "target")
+
+
+def path_component_problem(value: str) -> str:
+    """Why `value` cannot be used as one file name in a directory, or "" when it can."""
+    if value in ("", ".", ".."):
+        return "is not a file name"
+    if "/" in value or "\\" in value:
+        return "has a path separator"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "has a control character"
+    if len(value.encode("utf-8", "surrogatepass")) > 200:
+        return "is too long"
+    return ""
 
 
 def read_bundle_info(root: Path) -> BundleInfo:

@@ -381,13 +381,6 @@ def _asker(con: Console, yes: bool) -> tuple[Callable[[str], bool], list[str]]:
     return confirm, declined
 
 
-def switch_command(link: Path, new_root: Path) -> str:
-    """A shell command that repoints `link` in one rename, as `self update` does."""
-    target = shlex.quote(os.path.relpath(new_root, link.parent))
-    tmp = shlex.quote(str(link.parent / f".{link.name}.new"))
-    return f"ln -sfn {target} {tmp} && mv -T {tmp} {shlex.quote(str(link))}"
-
-
 def cmd_update(inv: Invocation, con: Console, source: str, *, sha256: str | None, yes: bool) -> int:
     confirm, declined = _asker(con, yes)
     request = update_mod.Request(source, sha256, inv.launcher, inv.environ)
@@ -405,13 +398,16 @@ def cmd_update(inv: Invocation, con: Console, source: str, *, sha256: str | None
             con.print(f"switched {link} to {label} ({result.new_root})")
         con.print(old_stays)
         return 0
-    con.print(f"{label} is ready in {result.new_root} (verified and smoke-tested)")
-    if result.not_switched:
-        why = declined[0] if declined else "declined"
+    why = declined[0] if declined else "declined"
+    if not result.smoke_tested:
+        con.print(f"{label} is unpacked in {result.new_root} (verified, not run: {why})")
+        rerun = [source, *(["--sha256", sha256] if sha256 else []), "--yes"]
         for link in result.not_switched:
             con.print(f"{link} still points at {result.old_version} ({why})")
-            con.print(f"to switch: {switch_command(link, result.new_root)}")
+        then = " and switch" if result.not_switched else ""
+        con.print(f"to smoke-test it{then}: {inv.command_line('update', *rerun)}")
         return EXIT_DIFFERS
+    con.print(f"{label} is ready in {result.new_root} (verified and smoke-tested)")
     new = Invocation(Bundle(result.new_root), inv.launcher, inv.self_command, inv.environ)
     con.print(f"run it with: {shlex.quote(new.launcher_path())}")
     con.print(old_stays)

@@ -1,6 +1,7 @@
 """`self update`: fetch a newer archive of the same app, check its sha256, unpack it beside the
-running bundle, verify and smoke-run it, move it into place and repoint the `current` symlink.
-Until the final rename of that symlink nothing the running version depends on is touched."""
+running bundle, verify it against its file list, ask, then smoke-run it, move it into place and
+repoint the `current` symlink. Nothing of the new version runs before the operator said yes, and
+until the final rename of that symlink nothing the running version depends on is touched."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from . import parentdir
 from .archive import safe_extract
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import BrokenBundleError, RefusedError, StubError
-from .fetch import check_digest_syntax, fetch
+from .fetch import check_digest_syntax, fetch, is_plain_http
 from .filelist import FileListError, Report, verify_tree
 from .layout import Bundle
 
@@ -42,6 +43,7 @@ class UpdateResult:
     not_switched: tuple[Path, ...] = ()  # `current` links left alone: the switch was declined
     up_to_date: bool = False  # the archive holds the running version: nothing was done
     reused: bool = False  # new_root already held this version, intact, from an earlier run
+    smoke_tested: bool = True  # False: the operator declined, so nothing of it was run
 
 
 def summarize(report: Report) -> str:
@@ -72,9 +74,10 @@ def _verify(bundle: Bundle) -> Report:
 
 def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> UpdateResult:
     """Update the app of `bundle` as `request` says; `log` receives progress and `confirm`
-    is asked before a `current` symlink is switched."""
+    is asked before anything of the new version runs (and a `current` symlink switched)."""
     if request.sha256 is not None:
         check_digest_syntax(request.sha256)
+    check_channel(request)
     info = _read_info(bundle.root, "the running bundle")
     name = info["name"]
     parent = bundle.real_root.parent
@@ -95,6 +98,39 @@ def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> U
             parentdir.remove_tree(staging)
 
 
+def _fetch_verified(request: Request, staging: Path) -> Path:
+    """The one step that decides whether the downloaded bytes are trusted: nothing is unpacked
+    before it returns. The digest must come from a channel an attacker on the download path
+    cannot rewrite: https for the `.sha256` beside the archive, or `--sha256` given by the
+    operator."""
+    check_channel(request)
+    (staging / "download").mkdir()
+    cafile = request.environ.get("SSL_CERT_FILE")
+    return fetch(request.source, staging / "download", request.sha256, cafile)
+
+
+def check_channel(request: Request) -> None:
+    """Refuse a source whose digest an attacker on the path could rewrite with the archive."""
+    if is_plain_http(request.source) and request.sha256 is None:
+        raise RefusedError(
+            f"{request.source}: plain http can be altered on the way, and so can the .sha256 "
+            "beside it; use an https URL, or pass --sha256 HEX with the digest published "
+            "elsewhere"
+        )
+
+
+def destination(parent: Path, real: Path, old_version: str, top: Path, new_version: str) -> Path:
+    """Where the new version goes: a direct child of `parent`, named as the running bundle is
+    (/opt/app/1.4.2 -> /opt/app/1.5.0; /opt/app-1.4.2, an archive untarred in place, ->
+    /opt/app-1.5.0)."""
+    dest = parent / (new_version if real.name == old_version else top.name)
+    if dest.parent != parent or dest.name in ("", ".", ".."):
+        raise RefusedError(
+            f"{dest} is not a folder directly in {parent}; refusing to install there"
+        )
+    return dest
+
+
 def _update_locked(
     bundle: Bundle,
     info: BundleInfo,
@@ -109,8 +145,7 @@ def _update_locked(
     parent = real.parent
 
     log(f"fetching {source}")
-    (staging / "download").mkdir()
-    archive = fetch(source, staging / "download", request.sha256)
+    archive = _fetch_verified(request, staging)
     log("sha256 matches; unpacking")
     (staging / "tree").mkdir()
     top = safe_extract(archive, staging / "tree", request.environ)
@@ -143,17 +178,24 @@ def _update_locked(
             f"({summarize(report)}); the archive was built wrong or altered"
         )
 
-    # Keep the naming scheme of the running bundle: /opt/app/1.4.2 -> /opt/app/1.5.0, and
-    # /opt/app-1.4.2 (an archive untarred in place) -> /opt/app-1.5.0.
-    dest = parent / (new_version if real.name == old_version else top.name)
+    dest = destination(parent, real, old_version, top, new_version)
     reused = dest.exists() or dest.is_symlink()
     if reused:
         _check_reusable(Bundle(dest), name, new_version)
         log(f"{dest} already holds {name} {new_version}, intact; using it")
         candidate = Bundle(dest)
 
-    log(f"smoke-testing {name} {new_version}")
-    smoke_test(candidate, new_info, request.launcher, request.environ)
+    links = bundle.current_links()
+    question = (
+        f"Switch {', '.join(map(str, links))} from {old_version} to {new_version}?"
+        if links
+        else f"Install {name} {new_version} in {dest} (its smoke test runs it)?"
+    )
+    # Asked before the smoke test: that runs code of the new version.
+    accepted = confirm(question)
+    if accepted:
+        log(f"smoke-testing {name} {new_version}")
+        smoke_test(candidate, new_info, request.launcher, request.environ)
     if not reused:
         try:
             top.rename(dest)
@@ -161,14 +203,19 @@ def _update_locked(
             raise StubError(f"cannot move the new version to {dest}: {exc.strerror}") from exc
 
     new_root = Bundle(dest).real_root
-    links = bundle.current_links()
-    if links and confirm(
-        f"Switch {', '.join(map(str, links))} from {old_version} to {new_version}?"
-    ):
-        for link in links:
-            parentdir.repoint(link, new_root)
-        return UpdateResult(name, old_version, new_version, new_root, switched=links, reused=reused)
-    return UpdateResult(name, old_version, new_version, new_root, not_switched=links, reused=reused)
+    if not accepted:
+        return UpdateResult(
+            name,
+            old_version,
+            new_version,
+            new_root,
+            not_switched=links,
+            reused=reused,
+            smoke_tested=False,
+        )
+    for link in links:
+        parentdir.repoint(link, new_root)
+    return UpdateResult(name, old_version, new_version, new_root, switched=links, reused=reused)
 
 
 def _check_reusable(existing: Bundle, name: str, version: str) -> None:
@@ -203,7 +250,7 @@ def smoke_command(candidate: Bundle, info: BundleInfo, launcher: str | None) -> 
     if self_command and entries:
         entry = launcher if launcher in entries else entries[0]
         return [str(candidate.launcher(entry)), self_command, "info", "--json"]
-    return [str(candidate.venv_python), "-I", str(candidate.runtime_dir), "info", "--json"]
+    return [str(candidate.venv_python), "-I", "-S", str(candidate.runtime_dir), "info", "--json"]
 
 
 def smoke_test(
