@@ -53,6 +53,9 @@ class PackConfig:
     groups: tuple[str, ...] = ()
     allow_unhashed: bool = False
     out_dir: Path | None = None
+    sign_key: Path | None = None  # an SSH key: the archive gets `<archive>.sig`
+    update_signers: Path | None = None  # allowed_signers embedded for `self update`
+    update_url: str | None = None  # the update channel embedded for `self update`
 
     @property
     def bundle_dirname(self) -> str:
@@ -83,6 +86,9 @@ _KEYS = {
     "groups": "list of strings",
     "allow-unhashed": "boolean",
     "out-dir": "string",
+    "sign-key": "string",
+    "update-signers": "string",
+    "update-url": "string",
 }
 
 
@@ -233,6 +239,16 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
         for p in merged.get("local-extra-deps", [])
     )
 
+    update_url = merged.get("update-url")
+    if update_url is not None and not (
+        update_url.startswith(("https://", "http://")) or Path(update_url).is_absolute()
+    ):
+        raise ConfigError(
+            f"{_where(pyproject, 'update-url')}: {update_url!r} is neither an http(s) URL nor "
+            "an absolute directory; give where the channel directory (pack build --channel) "
+            "is served"
+        )
+
     return PackConfig(
         project_dir=project_dir,
         pyproject=pyproject,
@@ -260,4 +276,7 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
         groups=tuple(merged.get("groups", [])),
         allow_unhashed=bool(merged.get("allow-unhashed", False)),
         out_dir=rel_path("out-dir"),
+        sign_key=rel_path("sign-key"),
+        update_signers=rel_path("update-signers"),
+        update_url=update_url.rstrip("/") if update_url else None,
     )

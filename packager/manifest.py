@@ -80,6 +80,8 @@ class BundleManifest:
     isolated: bool = True
     strip: tuple[str, ...] = ()
     allow_unhashed: bool = False
+    update_signers: tuple[str, ...] = ()  # allowed_signers lines of `update-signers`
+    update_url: str | None = None
     pack_version: str = __version__
     schema: int = SCHEMA_VERSION
 
@@ -139,6 +141,10 @@ class BundleManifest:
             isolated=get.flag(obj, "isolated"),
             strip=tuple(get.list_of(obj, "strip", str)),
             allow_unhashed=get.flag(obj, "allow_unhashed"),
+            update_signers=tuple(get.list_of(obj, "update_signers", str))
+            if obj.get("update_signers") is not None
+            else (),
+            update_url=get.opt_text(obj, "update_url"),
             pack_version=get.text(obj, "pack_version"),
         )
 

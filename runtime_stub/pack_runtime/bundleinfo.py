@@ -45,7 +45,7 @@ class BuildInfo(TypedDict):
     time: str
 
 
-class BundleInfo(TypedDict):
+class _RequiredInfo(TypedDict):
     schema: int
     name: str
     version: str
@@ -63,6 +63,12 @@ class BundleInfo(TypedDict):
     build: BuildInfo
 
 
+class BundleInfo(_RequiredInfo, total=False):
+    # Written only by packs that know them (older bundles lack them).
+    update_signers: list[str]  # allowed_signers lines: who may sign this app's updates
+    update_url: str | None  # the update channel's base URL (or directory)
+
+
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "name": str,
     "version": str,
@@ -73,6 +79,9 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "pack_version": str,
     "build": dict,
 }
+
+
+_OPTIONAL: dict[str, type] = {"update_signers": list, "update_url": str}
 
 
 def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
@@ -92,6 +101,13 @@ def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
     for key, kind in _REQUIRED.items():
         if not isinstance(obj.get(key), kind):
             raise BundleInfoError(f"{source}: {key!r} is missing or of the wrong type{_DAMAGED}")
+    for key, kind in _OPTIONAL.items():
+        value = obj.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise BundleInfoError(f"{source}: {key!r} is of the wrong type{_DAMAGED}")
+    signers = obj.get("update_signers") or []
+    if not all(isinstance(line, str) for line in signers):
+        raise BundleInfoError(f"{source}: 'update_signers' holds a non-string{_DAMAGED}")
     for key in PATH_FIELDS:
         why = path_component_problem(obj[key])
         if why:

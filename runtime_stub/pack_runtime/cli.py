@@ -18,7 +18,9 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 
+from . import channel as channel_mod
 from . import packages as packages_mod
+from . import pep440
 from . import remove as remove_mod
 from . import sbom as sbom_mod
 from . import update as update_mod
@@ -153,13 +155,33 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         "update",
         parents=[common],
         help="install a newer archive of this app beside this one and switch to it",
-        description="Fetch SOURCE (an archive path or an http(s) URL), check its sha256, unpack "
-        "it beside this bundle, verify and smoke-test it, then repoint the `current` symlink "
-        "that leads here, if any. This version stays.",
+        description="Fetch SOURCE (an archive path or an http(s) URL; without it, what the "
+        "bundle's update channel offers), check its sha256 (and its signature when the bundle "
+        "has update signers), unpack it beside this bundle, verify and smoke-test it, then "
+        "repoint the `current` symlink that leads here, if any. This version stays.",
+        epilog="Exit status of --check: 0 up to date, 10 an update is available.",
     )
-    p.add_argument("source", metavar="SOURCE", help="path or http(s) URL of a .tar.zst/.gz/.xz")
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        nargs="?",
+        help="path or http(s) URL of a .tar.zst/.gz/.xz (default: the update channel's latest)",
+    )
     p.add_argument(
         "--sha256", metavar="HEX", help="expected digest (default: SOURCE.sha256 beside it)"
+    )
+    p.add_argument(
+        "--signature", metavar="PATH_OR_URL", help="the archive's signature (default: SOURCE.sig)"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="only compare this version with the channel's latest (exit 10: update available)",
+    )
+    p.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="install the channel's version even when it is older (a roll back)",
     )
     p.add_argument("--yes", action="store_true", help="switch `current` without asking")
     sub.add_parser(
@@ -248,7 +270,16 @@ def _dispatch(ns: argparse.Namespace, inv: Invocation, con: Console) -> int:
         return 0
     if command == "update":
         with _terminate_cleanly():
-            return cmd_update(inv, con, ns.source, sha256=ns.sha256, yes=ns.yes)
+            return cmd_update(
+                inv,
+                con,
+                ns.source,
+                sha256=ns.sha256,
+                yes=ns.yes,
+                signature=ns.signature,
+                check=ns.check,
+                allow_downgrade=ns.allow_downgrade,
+            )
     if command == "remove":
         with _terminate_cleanly():
             return cmd_remove(inv, con, yes=ns.yes)
@@ -381,9 +412,65 @@ def _asker(con: Console, yes: bool) -> tuple[Callable[[str], bool], list[str]]:
     return confirm, declined
 
 
-def cmd_update(inv: Invocation, con: Console, source: str, *, sha256: str | None, yes: bool) -> int:
+EXIT_UPDATE_AVAILABLE = 10  # `self update --check`: a newer version is offered
+
+
+def cmd_update(
+    inv: Invocation,
+    con: Console,
+    source: str | None,
+    *,
+    sha256: str | None,
+    yes: bool,
+    signature: str | None = None,
+    check: bool = False,
+    allow_downgrade: bool = False,
+) -> int:
+    rerun = [*([source] if source else []), *(["--sha256", sha256] if sha256 else [])]
+    offered_version: str | None = None
+    if source is None:
+        info = read_bundle_info(inv.bundle.real_root)
+        name, current = info["name"], info["version"]
+        if sha256 is not None:
+            raise RefusedError("--sha256 needs SOURCE; the channel's latest.json gives the digest")
+        latest, offer = channel_mod.offer_for(
+            name,
+            info["target"],
+            info.get("update_url"),
+            bool(info.get("update_signers")),
+            inv.environ.get("SSL_CERT_FILE"),
+        )
+        order = pep440.compare(offer.version, current)
+        con.print(f"{name}: running {current}; {latest} offers {offer.version} ({offer.built})")
+        if check:
+            if order > 0:
+                con.print(f"update available: {current} -> {offer.version}")
+                return EXIT_UPDATE_AVAILABLE
+            con.print("up to date")
+            return 0
+        if order == 0:
+            con.print(f"{name} {current} is up to date; nothing to do")
+            return 0
+        if order < 0 and not allow_downgrade:
+            raise RefusedError(
+                f"{latest} offers {offer.version}, older than the running {current}; not "
+                "downgrading (pass --allow-downgrade to roll back to it)"
+            )
+        source, sha256 = channel_mod.archive_location(latest, offer.file), offer.sha256
+        offered_version = offer.version
+        rerun = ["--allow-downgrade"] if order < 0 else []
+    elif check or allow_downgrade:
+        flag = "--check" if check else "--allow-downgrade"
+        raise RefusedError(
+            f"{flag} compares with the update channel; drop SOURCE, or drop {flag} (an "
+            "explicit SOURCE is installed whatever its version)"
+        )
+    if signature is not None:
+        rerun += ["--signature", signature]
     confirm, declined = _asker(con, yes)
-    request = update_mod.Request(source, sha256, inv.launcher, inv.environ)
+    request = update_mod.Request(
+        source, sha256, inv.launcher, inv.environ, signature, offered_version
+    )
     result = update_mod.update(inv.bundle, request, log=con.note, confirm=confirm)
     label = f"{result.name} {result.new_version}"
     if result.up_to_date:
@@ -401,7 +488,7 @@ def cmd_update(inv: Invocation, con: Console, source: str, *, sha256: str | None
     why = declined[0] if declined else "declined"
     if not result.smoke_tested:
         con.print(f"{label} is unpacked in {result.new_root} (verified, not run: {why})")
-        rerun = [source, *(["--sha256", sha256] if sha256 else []), "--yes"]
+        rerun.append("--yes")
         for link in result.not_switched:
             con.print(f"{link} still points at {result.old_version} ({why})")
         then = " and switch" if result.not_switched else ""

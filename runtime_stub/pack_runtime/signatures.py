@@ -12,9 +12,9 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
-from .errors import ChecksumError, StubError
+from .errors import ChecksumError, NetworkError, RefusedError, StubError
+from .fetch import beside, read_small
 
 NAMESPACE = "pack"
 SIG_SUFFIX = ".sig"
@@ -81,8 +81,8 @@ def find_ssh_keygen(environ: Mapping[str, str]) -> str:
 
 
 def _run(
-    argv: list[str], data: Optional[Path], environ: Mapping[str, str]
-) -> "subprocess.CompletedProcess[str]":
+    argv: list[str], data: Path | None, environ: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
     try:
         if data is None:
             return subprocess.run(
@@ -110,7 +110,7 @@ def _run(
         raise StubError(f"cannot run {argv[0]}: {exc}") from exc
 
 
-def _last_line(proc: "subprocess.CompletedProcess[str]") -> str:
+def _last_line(proc: subprocess.CompletedProcess[str]) -> str:
     lines = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else f"exit {proc.returncode}"
 
@@ -150,7 +150,8 @@ def verify_signature(
         None,
         environ,
     )
-    principals = [p for p in proc.stdout.splitlines() if p.strip()]
+    # A line may name several principals (`alice,bob`); -I takes one.
+    principals = [p for line in proc.stdout.splitlines() for p in line.split(",") if p.strip()]
     if proc.returncode != 0 or not principals:
         raise SignatureError(
             f"{what} is signed by {key}, which is not one of the allowed signers in "
@@ -182,3 +183,29 @@ def verify_signature(
         f"allow that key to sign now (see its valid-before/valid-after/namespaces options): "
         f"{_last_line(proc)}"
     )
+
+
+def check_update_signature(
+    source: str,
+    archive: Path,
+    signature: str | None,
+    signers: list[str] | tuple[str, ...],
+    work: Path,
+    environ: Mapping[str, str],
+) -> Signer:
+    """`self update`'s check, before anything is unpacked: the downloaded `archive` (from
+    `source`) must carry a signature (`signature`, else `<source>.sig`) by one of `signers`
+    (allowed_signers lines embedded in the running bundle). `work` is an empty directory."""
+    where = signature or beside(source, SIG_SUFFIX)
+    try:
+        data = read_small(where, MAX_SIGNATURE_BYTES, environ.get("SSL_CERT_FILE"))
+    except (NetworkError, RefusedError) as exc:
+        raise SignatureError(
+            f"{source} is not signed ({exc}); this app only accepts updates signed by its "
+            "update signers: publish the archive's .sig beside it or pass --signature"
+        ) from None
+    sig = work / "archive.sig"
+    sig.write_bytes(data)
+    allowed = work / "allowed_signers"
+    allowed.write_text("".join(line.rstrip("\n") + "\n" for line in signers), encoding="utf-8")
+    return verify_signature(archive, sig, allowed, environ, what=source)
