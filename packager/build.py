@@ -4,12 +4,14 @@ step lives in its own module; this one only decides the order and what is staged
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pack_runtime.filelist import write_files_list
+from pack_runtime.signatures import signature_path
 
 from ._fs import atomic_write_bytes, remove_tree
 from .archive import ArchiveOptions, Artifact, mtime_from_env, sha256_sidecar, write_archive
@@ -22,6 +24,7 @@ from .bundle import (
     stage_layers,
     write_launchers,
 )
+from .channel import publish
 from .config import PackConfig, read_pyproject
 from .context import Context
 from .envs import plan_environment, provision_layers
@@ -35,6 +38,7 @@ from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
 from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
 from .sbom import render as render_sbom
+from .signing import check_sign_key, read_update_signers, sign_archive
 from .strip import apply_strip
 from .targets import Target, can_run_on_host, host_target, marker_environment, parse_target
 from .venv import site_packages
@@ -47,6 +51,7 @@ class BuildOptions:
     smoke_test: bool = True
     refresh: bool = False  # provision the layers afresh in the staging dir; the cache is not used
     compression_threads: int = 0  # 0: all cores; the archive bytes do not depend on it
+    channel: Path | None = None  # an update channel directory to publish the archive to
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class BuildResult:
     entry_points: tuple[str, ...]
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
+    signature: Path | None = None
+    sbom: Path | None = None
+    channel_latest: Path | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -70,8 +78,11 @@ class BuildResult:
                     "size": self.artifact.size,
                     "format": self.artifact.format,
                     "target": self.target,
+                    "sbom": str(self.sbom) if self.sbom else None,
+                    "signature": str(self.signature) if self.signature else None,
                 }
             ],
+            "channel": str(self.channel_latest) if self.channel_latest else None,
             "entry_points": list(self.entry_points),
             "seconds": round(self.seconds, 3),
             "provisioned": self.provisioned,
@@ -171,6 +182,23 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             raise ConfigError(
                 f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
             )
+    update_signers = (
+        read_update_signers(cfg.update_signers, f"{cfg.pyproject}: [tool.pack] update-signers")
+        if cfg.update_signers
+        else ()
+    )
+    if cfg.sign_key is not None:
+        if cfg.format == "dir":
+            raise ConfigError(
+                f"{cfg.pyproject}: format 'dir' cannot be signed; choose an archive format "
+                "(tar.zst, tar.gz, tar.xz) or drop --sign / sign-key / PACK_SIGN_KEY"
+            )
+        check_sign_key(cfg.sign_key, "--sign / sign-key / PACK_SIGN_KEY")
+    if options.channel is not None and cfg.format == "dir":
+        raise ConfigError(
+            f"{cfg.pyproject}: format 'dir' cannot be published to a channel; choose an "
+            "archive format (tar.zst, tar.gz, tar.xz)"
+        )
     archive = obtain_interpreter_archive(ctx, cfg, target)
     plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
 
@@ -231,6 +259,9 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
             ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
         manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch)
+        manifest = dataclasses.replace(
+            manifest, update_signers=update_signers, update_url=cfg.update_url
+        )
         (root / ".pack").mkdir(exist_ok=True)
         (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
         sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, plan, target, epoch)
@@ -244,6 +275,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         ctx.reporter.step(f"Writing {dest.name}")
         # Files beside an older archive of the same name must not outlive it.
         sidecar_path(dest).unlink(missing_ok=True)
+        signature_path(dest).unlink(missing_ok=True)
         artifact = write_archive(
             root,
             dest,
@@ -255,11 +287,33 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                 mtime=epoch,
             ),
         )
+        signature = None
         try:
             atomic_write_bytes(sidecar_path(dest), sbom)
+            if cfg.sign_key is not None:
+                ctx.reporter.step(f"Signing {dest.name} with {cfg.sign_key}")
+                signature = sign_archive(dest, cfg.sign_key)
         except BaseException:
             _remove_artifact(dest)
             raise
+        published = None
+        if options.channel is not None:
+            ctx.reporter.step(f"Publishing to the channel {options.channel}")
+            published = publish(
+                options.channel.absolute(),
+                name=cfg.name,
+                version=version,
+                target=target.triple,
+                archive=dest,
+                sha256=artifact.sha256,
+                size=artifact.size,
+                built=manifest.build.time,
+                beside=tuple(
+                    p
+                    for p in (sha256_sidecar(dest), sidecar_path(dest), signature)
+                    if p is not None
+                ),
+            )
     finally:
         remove_tree(work)
     return BuildResult(
@@ -270,6 +324,9 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         entry_points=tuple(ep.name for ep in entry_points),
         seconds=time.monotonic() - started,
         provisioned=provisioned,
+        signature=signature,
+        sbom=sidecar_path(dest),
+        channel_latest=published.latest if published else None,
     )
 
 
@@ -278,7 +335,8 @@ def _remove_artifact(dest: Path) -> None:
         remove_tree(dest)
     else:
         dest.unlink(missing_ok=True)
-    sha256_sidecar(dest).unlink(missing_ok=True)
+    for beside in (sha256_sidecar(dest), sidecar_path(dest), signature_path(dest)):
+        beside.unlink(missing_ok=True)
 
 
 def bundle_sbom(

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pack_runtime.signatures import NAMESPACE, signature_path
+from pack_runtime.signatures import NAMESPACE, check_allowed_signers, signature_path
 
 from ._fs import remove_tree
 from ._proc import run
@@ -61,3 +61,26 @@ def sign_archive(archive: Path, key: Path) -> Path:
     finally:
         remove_tree(work)
     return dest
+
+
+def read_update_signers(path: Path, where: str) -> tuple[str, ...]:
+    """The keys lines of the allowed_signers file `update-signers` names, checked; they are
+    embedded in bundle.json."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: {path} does not exist; give an allowed_signers file "
+            "(`<principal> <keytype> <key>` per line, see ssh-keygen(1))"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: {path} cannot be read ({exc})") from exc
+    try:
+        check_allowed_signers(text, str(path))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return tuple(
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    )
