@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.bundles import APPS, Built, run_pack
 from tests.helpers.python_archive import make_python_archive
+from tests.helpers.sshkeys import Keys, make_keys
 from tests.helpers.tls import LocalCA, make_ca
 
 
@@ -76,6 +77,12 @@ def thirdparty_bundle(
     return _build(
         "thirdparty", tmp_path_factory.mktemp("build-thirdparty"), python_archive, session_cache
     )
+
+
+@pytest.fixture(scope="session")
+def ssh_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    """SSH keys made with ssh-keygen once per session: alice, bob, carol (encrypted)."""
+    return make_keys(tmp_path_factory.mktemp("ssh-keys"))
 
 
 # Interpreter fetcher fixtures (issue 3): a release mirror laid out as <base>/<tag>/<file>,

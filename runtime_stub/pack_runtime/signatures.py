@@ -21,6 +21,7 @@ SIG_SUFFIX = ".sig"
 MAX_SIGNATURE_BYTES = 64 * 1024  # an SSH signature is a few hundred bytes
 TIMEOUT = 300.0  # ssh-keygen hashes the whole archive
 _GOOD = re.compile(r'^Good "[^"]*" signature (?:for (?P<who>.+) )?with (?P<key>.+)$', re.M)
+_INTERNAL = re.compile(r"^[a-z_]+: ")  # e.g. "sshsig_dearmor: decode base64: ..."
 _KEY_TYPES = (
     "ssh-ed25519",
     "ssh-rsa",
@@ -110,9 +111,11 @@ def _run(
         raise StubError(f"cannot run {argv[0]}: {exc}") from exc
 
 
-def _last_line(proc: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else f"exit {proc.returncode}"
+def _first_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """ssh-keygen's reason, without the lines that name its internal functions."""
+    lines = [line.strip() for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
+    plain = [line for line in lines if not _INTERNAL.match(line)]
+    return (plain or lines or [f"exit {proc.returncode}"])[0]
 
 
 def verify_signature(
@@ -140,7 +143,7 @@ def verify_signature(
     )
     good = _GOOD.search(proc.stdout)
     if proc.returncode != 0 or good is None:
-        reason = _last_line(proc)
+        reason = _first_line(proc)
         if "incorrect signature" in reason:
             reason = "it was made over other bytes (the archive was altered or is another file)"
         raise SignatureError(f"{what}: the signature {signature} does not verify: {reason}")
@@ -181,7 +184,7 @@ def verify_signature(
     raise SignatureError(
         f"{what} is signed by {key} ({', '.join(principals)}), but {allowed_signers} does not "
         f"allow that key to sign now (see its valid-before/valid-after/namespaces options): "
-        f"{_last_line(proc)}"
+        f"{_first_line(proc)}"
     )
 
 
