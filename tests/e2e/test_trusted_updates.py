@@ -33,6 +33,7 @@ class Signed:
     channel: Path  # the directory the server publishes as <base>/channel
     tree: Path  # the build unpacked once, to derive other versions from
     keys: Keys
+    made: Path  # unsigned releases derived from the build, made once per module
 
     @property
     def folder(self) -> Path:
@@ -89,7 +90,7 @@ def signed(
         cache_dir=session_cache,
     )
     tree = unpack(built.archive, tmp / "tree")
-    return Signed(built, www, channel, tree, ssh_keys)
+    return Signed(built, www, channel, tree, ssh_keys, tmp / "made")
 
 
 def release(
@@ -104,7 +105,21 @@ def release(
     """Another release derived from the signed build: its bundle.json given `version` (and
     `name`, and `signers` as update signers), .pack/files rewritten, archived by pack and
     signed with plain `ssh-keygen -Y sign` by `signer` (None: unsigned)."""
-    work = out / f"tree-{version}-{signer}"
+    made = _unsigned(s, version, signers, name)
+    out.mkdir(parents=True, exist_ok=True)
+    archive = out / made.name
+    archive.hardlink_to(made)
+    shutil.copy(made.with_name(made.name + ".sha256"), out)
+    if signer is not None:
+        archive.with_name(archive.name + ".sig").write_bytes(ssh_sign(s.keys.key(signer), archive))
+    return archive
+
+
+def _unsigned(s: Signed, version: str, signers: tuple[str, ...] | None, name: str | None) -> Path:
+    out = s.made / f"{version}-{name}-{'-'.join(signers or ())}"
+    if out.is_dir():
+        return next(out.glob("*.tar.zst"))
+    work = s.made / "tree"
     shutil.copytree(s.tree, work, symlinks=True)
     meta = work / ".pack/bundle.json"
     info = json.loads(meta.read_text())
@@ -119,8 +134,6 @@ def release(
     archive = out / f"{top}-{s.build.target}.tar.zst"
     write_archive(work, archive, top=top, options=ArchiveOptions(format="tar.zst", level=1))
     shutil.rmtree(work)
-    if signer is not None:
-        archive.with_name(archive.name + ".sig").write_bytes(ssh_sign(s.keys.key(signer), archive))
     return archive
 
 
@@ -283,6 +296,7 @@ def test_updates_not_signed_by_an_update_signer_are_refused(
     if case == "other-bytes":  # altered after signing; its .sha256 redone to match
         data = bytearray(new.read_bytes())
         data[-1] ^= 0xFF
+        new.unlink()  # a hard link to the shared release: write a copy instead
         new.write_bytes(bytes(data))
         digest = hashlib.sha256(data).hexdigest()
         new.with_name(new.name + ".sha256").write_text(f"{digest}  {new.name}\n")
