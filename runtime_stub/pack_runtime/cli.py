@@ -343,6 +343,11 @@ def _info_rows(info: BundleInfo, root: Path) -> list[tuple[str, str]]:
     lock = info.get("lock")
     if lock:
         rows.append(("lock", f"{lock['path']} ({lock['format']}), sha256 {lock['sha256']}"))
+    if info.get("update_url"):
+        rows.append(("update url", str(info.get("update_url"))))
+    signers = [line.split()[0] for line in info.get("update_signers") or [] if line.split()]
+    if signers:
+        rows.append(("update signers", ", ".join(signers)))
     return rows
 
 
