@@ -14,7 +14,7 @@ import pytest
 from pack_runtime.signatures import SignatureError, check_allowed_signers, verify_signature
 from packager.errors import BuildError, ConfigError
 from packager.signing import check_sign_key, read_update_signers, sign_archive
-from tests.helpers.bundles import Built, run_pack
+from tests.helpers.bundles import APPS, PACK, Built, pack_env, run_pack
 from tests.helpers.sshkeys import Keys, ssh_agent, ssh_sign
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -174,7 +174,8 @@ def test_an_encrypted_key_without_its_passphrase_fails_and_leaves_nothing(
     with pytest.raises(BuildError) as err:
         sign_archive(archive, ssh_keys.key("carol"))
     assert str(err.value) == (
-        f"signing {archive.name} with {ssh_keys.key('carol')} failed (exit 255): Enter passphrase: Load key "
+        f"signing {archive.name} with {ssh_keys.key('carol')} failed (exit 255): "
+        "Enter passphrase: Load key "
         f'"{ssh_keys.key("carol")}": incorrect passphrase supplied to decrypt private key; '
         "check the key, its passphrase, or that ssh-agent holds it (SSH_AUTH_SOCK)"
     )
@@ -218,3 +219,63 @@ def test_key_and_signers_files_are_checked_before_building(ssh_keys: Keys, tmp_p
     assert read_update_signers(ssh_keys.allowed("alice", "bob"), "x") == tuple(
         ssh_keys.lines("alice", "bob").splitlines()
     )
+
+
+def _project(tmp_path: Path, extra: str = "") -> Path:
+    project = tmp_path / "thirdparty"
+    shutil.copytree(APPS / "thirdparty", project)
+    if extra:
+        with open(project / "pyproject.toml", "a") as f:
+            f.write(extra)
+    return project
+
+
+def test_build_refuses_unusable_signing_setups_before_building(
+    python_archive: Path, session_cache: Path, tmp_path: Path
+) -> None:
+    project = _project(tmp_path, 'format = "dir"\n')
+    proc = run_pack(
+        ["build", str(project), "--python-archive", str(python_archive)],
+        session_cache,
+        PACK_SIGN_KEY=str(tmp_path / "nokey"),
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2,
+        f"error: {project / 'pyproject.toml'}: format 'dir' cannot be signed; choose an "
+        "archive format (tar.zst, tar.gz, tar.xz) or drop --sign / sign-key / PACK_SIGN_KEY",
+    )
+    project = _project(tmp_path / "2")
+    proc = run_pack(
+        ["build", str(project), "--python-archive", str(python_archive), "--sign", "nokey"],
+        session_cache,
+        cwd=tmp_path,
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2,
+        f"error: --sign / sign-key / PACK_SIGN_KEY: signing key {tmp_path / 'nokey'} does not "
+        "exist; give a private key file, or the .pub of a key held by ssh-agent",
+    )
+    assert not (project / "dist").exists()
+
+
+def test_a_failed_signature_leaves_no_archive_behind(
+    python_archive: Path, session_cache: Path, ssh_keys: Keys, tmp_path: Path
+) -> None:
+    project = _project(tmp_path)
+    proc = subprocess.run(
+        [*PACK, "build", str(project), "--python-archive", str(python_archive)],
+        env={
+            **{k: v for k, v in pack_env(session_cache).items() if not k.startswith("SSH_")},
+            "PACK_SIGN_KEY": str(ssh_keys.key("carol")),  # encrypted; no passphrase to give
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stderr.strip().endswith(
+        "incorrect passphrase supplied to decrypt private key; check the key, its passphrase, "
+        "or that ssh-agent holds it (SSH_AUTH_SOCK) (-v shows the full output)"
+    )
+    assert list((project / "dist").iterdir()) == []
