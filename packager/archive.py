@@ -20,6 +20,10 @@ from typing import IO, Literal, cast, get_args
 
 import zstandard
 
+from pack_runtime.archive import open_tar
+from pack_runtime.errors import ChecksumError as RuntimeChecksumError
+from pack_runtime.errors import StubError
+
 from ._fs import atomic_write_text, staged_dir, staged_file
 from .errors import BuildError, ChecksumError, ConfigError, UnsafeArchiveError
 
@@ -423,7 +427,7 @@ def _consume(f: IO[bytes], keep: bool) -> tuple[str, bytes | None]:
 def _read_archive(archive: Path, digests: bool, keep: Callable[[str], bool]) -> Iterator[Member]:
     top: str | None = None
     try:
-        with _open_tar(archive) as tar:
+        with open_tar(archive) as tar:
             for info in tar:
                 name = info.name.rstrip("/")
                 parts = name.split("/")
@@ -456,19 +460,9 @@ def _read_archive(archive: Path, digests: bool, keep: Callable[[str], bool]) -> 
                     yield Member(rel, "dir")
                 else:
                     yield Member(rel, "other", info.size)
-    except (tarfile.TarError, zstandard.ZstdError, EOFError, lzma.LZMAError, OSError) as exc:
+    except RuntimeChecksumError as exc:
+        raise ChecksumError(f"{exc}; re-download or rebuild it") from exc
+    except (StubError, OSError) as exc:
         raise ChecksumError(
             f"{archive}: not a readable archive ({exc}); re-download or rebuild it"
         ) from exc
-
-
-@contextlib.contextmanager
-def _open_tar(archive: Path) -> Iterator[tarfile.TarFile]:
-    if archive.name.endswith(".tar.zst"):
-        with open(archive, "rb") as raw:
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_size=_CHUNK)
-            with tarfile.open(fileobj=reader, mode="r|", encoding="utf-8") as tar:
-                yield tar
-    else:
-        with tarfile.open(archive, mode="r|*", encoding="utf-8") as tar:
-            yield tar

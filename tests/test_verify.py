@@ -202,7 +202,7 @@ def test_truncated_archive(bundle: Path, tmp_path: Path) -> None:
     write_archive(bundle, dest, top=TOP, options=ArchiveOptions(format="tar.gz"))
     dest.write_bytes(dest.read_bytes()[: dest.stat().st_size // 2])
     (tmp_path / "app.tar.gz.sha256").unlink()
-    with pytest.raises(ChecksumError, match=r"app\.tar\.gz: not a readable archive"):
+    with pytest.raises(ChecksumError, match=r"app\.tar\.gz: not a readable tar archive"):
         verify_bundle(dest)
 
 

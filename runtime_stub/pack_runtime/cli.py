@@ -125,7 +125,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Inspect, verify, update or remove this pack bundle.",
         epilog="Exit status: 0 ok, 1 differences or declined, 2 refused or usage error, "
-        "3 network error, 4 checksum or unsafe archive, 5 new version broken.",
+        "3 network error, 4 checksum or unsafe archive, 5 new version broken, 6 disk full or "
+        "read-only.",
     )
     _add_verbose(parser, default=False)
     # -v is accepted after the command too; SUPPRESS keeps the subcommand from resetting it.
