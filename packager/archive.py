@@ -351,7 +351,7 @@ def _write_dir(root: Path, entries: list[_Entry], dest: Path, options: ArchiveOp
     return Artifact(dest, "", size, "dir")
 
 
-MemberKind = Literal["file", "link", "dir", "other"]
+MemberKind = Literal["file", "link", "dir", "hardlink", "other"]
 
 
 @dataclass(frozen=True)
@@ -367,6 +367,8 @@ class Member:
     target: str = ""
     sha256: str = ""
     data: bytes | None = None
+    mode: int = 0  # permission bits, with setuid/setgid/sticky
+    nlink: int = 1
 
 
 def read_bundle(
@@ -399,7 +401,7 @@ def _read_dir(root: Path, digests: bool, keep: Callable[[str], bool]) -> Iterato
             if stat.S_ISLNK(st.st_mode):
                 yield Member(rel, "link", target=str(Path(child.path).readlink()))
             elif stat.S_ISDIR(st.st_mode):
-                yield Member(rel, "dir")
+                yield Member(rel, "dir", mode=stat.S_IMODE(st.st_mode))
                 yield from walk(Path(child.path), rel + "/")
             elif stat.S_ISREG(st.st_mode):
                 wanted = keep(rel)
@@ -407,7 +409,17 @@ def _read_dir(root: Path, digests: bool, keep: Callable[[str], bool]) -> Iterato
                 if digests or wanted:
                     with open(child.path, "rb") as f:
                         digest, data = _consume(f, wanted)
-                yield Member(rel, "file", st.st_size, bool(st.st_mode & 0o111), "", digest, data)
+                yield Member(
+                    rel,
+                    "file",
+                    st.st_size,
+                    bool(st.st_mode & 0o111),
+                    "",
+                    digest,
+                    data,
+                    stat.S_IMODE(st.st_mode),
+                    st.st_nlink,
+                )
             else:
                 yield Member(rel, "other")
 
@@ -453,11 +465,15 @@ def _read_archive(archive: Path, digests: bool, keep: Callable[[str], bool]) -> 
                         f = tar.extractfile(info)
                         assert f is not None
                         digest, data = _consume(f, wanted)
-                    yield Member(rel, "file", info.size, bool(info.mode & 0o111), "", digest, data)
+                    yield Member(
+                        rel, "file", info.size, bool(info.mode & 0o111), "", digest, data, info.mode
+                    )
                 elif info.issym():
                     yield Member(rel, "link", target=info.linkname)
                 elif info.isdir():
-                    yield Member(rel, "dir")
+                    yield Member(rel, "dir", mode=info.mode)
+                elif info.islnk():
+                    yield Member(rel, "hardlink", target=info.linkname)
                 else:
                     yield Member(rel, "other", info.size)
     except RuntimeChecksumError as exc:

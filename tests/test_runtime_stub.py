@@ -268,8 +268,8 @@ def _retarget(root: Path) -> str:
 
 
 def _delete(root: Path) -> str:
-    (root / "bin" / "demo").unlink()
-    return "bin/demo"
+    (root / "venv/lib/python3.11/site-packages/six.py").unlink()
+    return "venv/lib/python3.11/site-packages/six.py"
 
 
 def _add(root: Path) -> str:

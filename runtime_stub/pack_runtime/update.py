@@ -52,6 +52,7 @@ def summarize(report: Report) -> str:
         ("modified", report.modified),
         ("missing", report.missing),
         ("unexpected", report.unexpected),
+        ("unsafe", report.unsafe),
     ):
         if paths:
             parts.append(f"{len(paths)} {label}, e.g. {paths[0]}")
