@@ -110,7 +110,7 @@ def write_launchers(
 
 def add_runtime_stub(root: Path, runtime: Runtime) -> None:
     """`.pack/runtime/` = the stdlib-only `pack_runtime` package and a `__main__.py`, so the
-    launcher can run `python -I .pack/runtime ...`; compiled like everything else."""
+    launcher can run `python -I -S .pack/runtime ...`; compiled like everything else."""
     dest = root / ".pack" / "runtime"
     shutil.copytree(
         runtime_stub_package(),

@@ -224,6 +224,11 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
                 f"{_where(pyproject, 'prepend-path')}: {entry!r} must be relative to the bundle "
                 "root and stay inside it"
             )
+        if ":" in entry or "\0" in entry:
+            raise ConfigError(
+                f"{_where(pyproject, 'prepend-path')}: {entry!r} has a ':', which PATH cannot "
+                "hold in a directory name; rename the directory"
+            )
 
     try:
         check_strip_names(merged.get("strip", []))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .resources import render, template
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OBJECT_REF = re.compile(r"^(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?(\[.*\])?$")
 
 
@@ -28,7 +29,13 @@ class EntryPoint:
 
 
 def sh_quote(value: str) -> str:
+    """`value` as one sh word, whatever it holds (`$(`, backticks, quotes, newlines)."""
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _comment_text(value: str) -> str:
+    """`value` made safe for a `#` comment line: a newline would end the comment."""
+    return "".join(c if c.isprintable() else "?" for c in value)
 
 
 def python_code(ep: EntryPoint) -> str:
@@ -64,11 +71,13 @@ def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
     # Not isolated: PYTHONPATH is the point; still no user site and no cwd on sys.path.
     flags = "-I" if s.isolated else ("-P -s" if s.python_minor >= (3, 11) else "-s")
     for key in sorted(s.env):
+        if not _ENV_NAME.match(key):
+            raise ValueError(f"{key!r} is not a variable name")  # config.py refuses it first
         setup.append(f"{key}={sh_quote(s.env[key])}")
         setup.append(f"export {key}")
     if s.prepend_path:
-        dirs = ":".join(f"$root/{p.strip('/')}" for p in s.prepend_path)
-        setup.append(f'PATH="{dirs}${{PATH:+:$PATH}}"')
+        dirs = ":".join(f'"$root"/{sh_quote(p.strip("/"))}' for p in s.prepend_path)
+        setup.append(f'PATH={dirs}"${{PATH:+:$PATH}}"')
         setup.append("export PATH")
     self_block = ""
     if s.self_command:
@@ -79,9 +88,10 @@ def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
     text = render(
         template("launcher.sh"),
         {
-            "ENTRY": ep.name,
-            "NAME": s.name,
-            "VERSION": s.version,
+            "ENTRY_TEXT": _comment_text(ep.name),
+            "ENTRY_Q": sh_quote(ep.name),
+            "NAME_TEXT": _comment_text(s.name),
+            "VERSION_TEXT": _comment_text(s.version),
             # Not isolated keeps PYTHONPATH for the app and its children; PYTHONHOME always goes.
             "UNSET": "PYTHONHOME PYTHONPATH" if s.isolated else "PYTHONHOME",
             "SETUP": "\n".join(s for s in setup if s),

@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pack_runtime.errors import StubError
-from pack_runtime.filelist import FILES_LIST, Entry, FileListError, Report, compare, loads, mode_of
+from pack_runtime.filelist import (
+    FILES_LIST,
+    Entry,
+    FileListError,
+    Report,
+    compare,
+    loads,
+    mode_of,
+    unsafe_reason,
+)
 from pack_runtime.signatures import signature_path, verify_signature
 
 from ._fs import sha256_file
@@ -55,6 +64,7 @@ class VerifyResult:
             "modified": self.report.modified,
             "missing": self.report.missing,
             "unexpected": self.report.unexpected,
+            "unsafe": self.report.unsafe,
             "archive_sha256": {
                 "state": self.checksum,
                 "expected": self.expected_sha256,
@@ -97,7 +107,14 @@ def verify_bundle(
     listed: bytes | None = None
     sbom: bytes | None = None
     found: list[Entry] = []
+    unsafe: list[str] = []
+    dirs: set[str] = set()
+    parents: set[str] = set()
     for member in read_bundle(source, digests=True, keep=lambda p: p in (FILES_LIST, SBOM_FILE)):
+        why = unsafe_reason(member.kind, member.path, member.mode, member.nlink, member.target)
+        if why:
+            unsafe.append(f"{member.path} ({why})")
+        parents.add(member.path.rpartition("/")[0])
         if member.path == FILES_LIST and member.kind == "file":
             listed = member.data
             continue
@@ -108,8 +125,13 @@ def verify_bundle(
             found.append(Entry(member.path, "file", member.sha256, member.size, mode))
         elif member.kind == "link":
             found.append(Entry(member.path, "link", target=member.target))
-        elif member.kind == "other":
+        elif member.kind == "dir":
+            dirs.add(member.path)
+        else:
             found.append(Entry(member.path, "other"))
+    # Empty directories are listed (a new one is unexpected); the others are implied by what
+    # they hold.
+    found += [Entry(d, "dir") for d in dirs - parents]
     if listed is None:
         raise ChecksumError(
             f"{source} has no {FILES_LIST}, so there is nothing to verify it against; "
@@ -119,9 +141,11 @@ def verify_bundle(
         expected_entries = loads(listed.decode("utf-8"), f"{source}: {FILES_LIST}")
     except (FileListError, UnicodeDecodeError) as exc:
         raise ChecksumError(f"{exc}; the bundle is damaged or was not built by pack") from None
+    report = compare(expected_entries, found)
+    report.unsafe = sorted(unsafe)
     return VerifyResult(
         source=source,
-        report=compare(expected_entries, found),
+        report=report,
         checked=len(expected_entries),
         checksum=checksum,
         expected_sha256=expected,

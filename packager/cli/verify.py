@@ -20,6 +20,7 @@ def render(result: VerifyResult) -> str:
     lines = [f"modified    {p}" for p in r.modified]
     lines += [f"missing     {p}" for p in r.missing]
     lines += [f"unexpected  {p}" for p in r.unexpected]
+    lines += [f"unsafe      {p}" for p in r.unsafe]
     sidecar = f"{result.source.name}.sha256"
     if result.checksum == "ok":
         lines.append(f"archive     matches {sidecar}")
@@ -77,6 +78,8 @@ def verify_command(
             f"{len(r.missing)} missing",
             f"{len(r.unexpected)} unexpected",
         ]
+        if r.unsafe:
+            parts.append(f"{len(r.unsafe)} unsafe")
         if result.checksum == "mismatch":
             parts.append("archive checksum mismatch")
         if result.sbom == "mismatch":

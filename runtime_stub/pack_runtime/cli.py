@@ -102,7 +102,7 @@ def _bundle_root(environ: Mapping[str, str]) -> Path:
     given = environ.get(ENV_ROOT)
     if given:
         return Path(given)
-    # Run without the launcher (`venv/bin/python -I .pack/runtime ...`): this file sits in
+    # Run without the launcher (`venv/bin/python -I -S .pack/runtime ...`): this file sits in
     # <root>/.pack/runtime/pack_runtime/.
     here = Path(__file__).resolve().parent
     if here.parent.name == "runtime" and here.parent.parent.name == ".pack":
@@ -128,7 +128,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Inspect, verify, update or remove this pack bundle.",
         epilog="Exit status: 0 ok, 1 differences or declined, 2 refused or usage error, "
-        "3 network error, 4 checksum or unsafe archive, 5 new version broken.",
+        "3 network error, 4 checksum or unsafe archive, 5 new version broken, 6 disk full or "
+        "read-only.",
     )
     _add_verbose(parser, default=False)
     # -v is accepted after the command too; SUPPRESS keeps the subcommand from resetting it.
@@ -204,7 +205,7 @@ def main(
     args = list(sys.argv[1:] if argv is None else argv)
     launcher = env.get(ENV_LAUNCHER) or None
     self_command = env.get(ENV_SELF_COMMAND) or "self"
-    prog = f"{launcher} {self_command}" if launcher else "python -I .pack/runtime"
+    prog = f"{launcher} {self_command}" if launcher else "python -I -S .pack/runtime"
     debug = env.get(ENV_DEBUG, "") not in ("", "0")
 
     # `python` takes its arguments verbatim (`self python -c ...`, `self python -v`), which
@@ -375,6 +376,7 @@ def cmd_verify(inv: Invocation, con: Console) -> int:
         ("modified", report.modified),
         ("missing", report.missing),
         ("unexpected", report.unexpected),
+        ("unsafe", report.unsafe),
     ):
         for path in paths:
             con.print(f"{label:<10} {path}")

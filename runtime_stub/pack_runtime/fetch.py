@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .errors import ChecksumError, NetworkError, RefusedError, StubError
+from .errors import DISK_ERRNOS, ChecksumError, DiskError, NetworkError, RefusedError, StubError
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _CHUNK = 1 << 20
@@ -53,7 +53,7 @@ def _copy_hashing(src: IO[bytes], dest: Path) -> str:
     try:
         out = open(dest, "wb")  # noqa: SIM115 (closed by the `with` below; its error differs)
     except OSError as exc:
-        raise StubError(f"cannot write {dest}: {exc.strerror}") from exc
+        raise _write_error(dest, exc) from exc
     with out:
         while True:
             chunk = src.read(_CHUNK)
@@ -63,8 +63,13 @@ def _copy_hashing(src: IO[bytes], dest: Path) -> str:
             try:
                 out.write(chunk)
             except OSError as exc:
-                raise StubError(f"cannot write {dest}: {exc.strerror}") from exc
+                raise _write_error(dest, exc) from exc
     return h.hexdigest()
+
+
+def _write_error(dest: Path, exc: OSError) -> StubError:
+    kind = DiskError if exc.errno in DISK_ERRNOS else StubError
+    return kind(f"cannot write {dest}: {exc.strerror}")
 
 
 def _compare(source: str, expected: str, actual: str, copy: Path) -> None:

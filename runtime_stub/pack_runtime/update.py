@@ -14,7 +14,7 @@ from pathlib import Path
 from . import parentdir
 from .archive import safe_extract
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
-from .errors import BrokenBundleError, RefusedError, StubError
+from .errors import DISK_ERRNOS, BrokenBundleError, DiskError, RefusedError, StubError
 from .fetch import check_digest_syntax, fetch, is_plain_http
 from .filelist import FileListError, Report, verify_tree
 from .layout import Bundle
@@ -55,6 +55,7 @@ def summarize(report: Report) -> str:
         ("modified", report.modified),
         ("missing", report.missing),
         ("unexpected", report.unexpected),
+        ("unsafe", report.unsafe),
     ):
         if paths:
             parts.append(f"{len(paths)} {label}, e.g. {paths[0]}")
@@ -91,7 +92,8 @@ def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> U
         try:
             staging.mkdir()
         except OSError as exc:
-            raise StubError(
+            kind = DiskError if exc.errno in DISK_ERRNOS else StubError
+            raise kind(
                 f"cannot write in {parent} ({exc.strerror}); the new version is unpacked "
                 "beside the running one, so update needs write access there"
             ) from exc

@@ -20,8 +20,8 @@ import pytest
 from pack_runtime.filelist import write_files_list
 from tests.helpers.bundles import Built, bwrap_argv, listing, unpack
 from tests.helpers.http_server import Server, serve
-from tests.helpers.tls import LocalCA, server_context
 from tests.helpers.tamper import add, chmod, delete, modify, retarget
+from tests.helpers.tls import LocalCA, server_context
 
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
