@@ -256,6 +256,9 @@ def test_check_then_update_from_the_channel(signed: Signed, tmp_path: Path) -> N
     d = deploy(signed, tmp_path)
     offer(signed, signed.build.archive)
     latest = f"{signed.server.base}/channel/compiled-app/{signed.build.target}/latest.json"
+    rows = dict(line.split("  ", 1) for line in self_(d, "info").stdout.splitlines())
+    assert rows["update url"].strip() == f"{signed.server.base}/channel"
+    assert rows["update signers"].strip() == "alice@example.com"
     proc = self_(d, "update", "--check")
     assert (proc.returncode, proc.stdout) == (
         0,
