@@ -128,7 +128,7 @@ def test_each_bad_signature_is_refused_with_its_reason(
         verify_signature(archive, sig, allowed, ENV)
     expected = {
         "unsigned": f"{archive} is not signed: {sig} does not exist; only archives signed by "
-        f"one of the keys in {allowed} are accepted",
+        f"one of the allowed signers in {allowed} are accepted",
         "other-key": f"{archive} is signed by {_fingerprint(ssh_keys, 'bob')}, which is not "
         f"one of the allowed signers in {allowed}",
         "other-bytes": f"{archive}: the signature {sig} does not verify: it was made over other "

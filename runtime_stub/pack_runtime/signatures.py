@@ -125,14 +125,16 @@ def verify_signature(
     environ: Mapping[str, str],
     *,
     what: str = "",
+    signers_label: str = "",
 ) -> Signer:
     """Check that `signature` is a `pack` signature over the bytes of `data` by a key in
     `allowed_signers`; return who signed. `what` names the archive in messages."""
     what = what or str(data)
+    label = signers_label or f"the allowed signers in {allowed_signers}"
     if not signature.is_file():
         raise SignatureError(
             f"{what} is not signed: {signature} does not exist; only archives signed by one "
-            f"of the keys in {allowed_signers} are accepted"
+            f"of {label} are accepted"
         )
     if signature.stat().st_size > MAX_SIGNATURE_BYTES:
         raise SignatureError(f"{signature} is not an SSH signature (larger than 64 KiB)")
@@ -156,10 +158,7 @@ def verify_signature(
     # A line may name several principals (`alice,bob`); -I takes one.
     principals = [p for line in proc.stdout.splitlines() for p in line.split(",") if p.strip()]
     if proc.returncode != 0 or not principals:
-        raise SignatureError(
-            f"{what} is signed by {key}, which is not one of the allowed signers in "
-            f"{allowed_signers}"
-        )
+        raise SignatureError(f"{what} is signed by {key}, which is not one of {label}")
     for principal in principals:
         proc = _run(
             [
@@ -182,7 +181,7 @@ def verify_signature(
         if proc.returncode == 0 and good is not None:
             return Signer(good.group("who") or principal, good.group("key").strip())
     raise SignatureError(
-        f"{what} is signed by {key} ({', '.join(principals)}), but {allowed_signers} does not "
+        f"{what} is signed by {key} ({', '.join(principals)}), but {label} do not "
         f"allow that key to sign now (see its valid-before/valid-after/namespaces options): "
         f"{_first_line(proc)}"
     )
@@ -211,4 +210,11 @@ def check_update_signature(
     sig.write_bytes(data)
     allowed = work / "allowed_signers"
     allowed.write_text("".join(line.rstrip("\n") + "\n" for line in signers), encoding="utf-8")
-    return verify_signature(archive, sig, allowed, environ, what=source)
+    return verify_signature(
+        archive,
+        sig,
+        allowed,
+        environ,
+        what=source,
+        signers_label="this bundle's update signers (`self info` lists them)",
+    )

@@ -185,6 +185,8 @@ def _update_locked(
             f"{source} holds {new_info['name']} {new_version}, but the channel offered "
             f"{request.version}; the channel is inconsistent or replays an old archive"
         )
+    if info.get("update_signers") and not new_info.get("update_signers"):
+        log(f"warning: {new_version} has no update signers: its own updates need no signature")
     if new_info["name"] != name:
         raise RefusedError(
             f"{source} holds {new_info['name']} {new_version}, not {name}; "

@@ -319,7 +319,7 @@ def test_updates_not_signed_by_an_update_signer_are_refused(
         "only accepts updates signed by its update signers: publish the archive's .sig beside "
         "it or pass --signature",
         "other-key": f"error: {url} is signed by ED25519 key {fingerprint['bob']}, which is not "
-        "one of the allowed signers in ",
+        "one of this bundle's update signers (`self info` lists them)",
         "other-bytes": f"error: {url}: the signature ",
         "other-file": f"error: {url}: the signature ",
     }[case]
@@ -407,11 +407,20 @@ def test_signers_rotate_only_through_a_release_signed_by_an_old_signer(
     offer(signed, release(signed, tmp_path / "r14a", "1.4.0", signer="alice"))
     proc = self_(d, "update", "--yes")
     assert proc.returncode == 4
-    assert "which is not one of the allowed signers in " in proc.stderr
+    assert proc.stderr.strip().endswith(
+        "which is not one of this bundle's update signers (`self info` lists them)"
+    )
     assert state(d) == ("1.3.0", ["1.2.0", "1.3.0", "current"])
     # ...and bob's is.
-    offer(signed, release(signed, tmp_path / "r14b", "1.4.0", signer="bob"))
+    offer(signed, release(signed, tmp_path / "r14b", "1.4.0", signer="bob", signers=("bob",)))
     proc = self_(d, "update", "--yes")
     assert proc.returncode == 0, proc.stderr
     assert "signed by bob@example.com" in proc.stderr
     assert state(d)[0] == "1.4.0"
+    # Dropping the signers is possible (signed by a current signer) and said out loud.
+    offer(signed, release(signed, tmp_path / "r15", "1.5.0", signer="bob", signers=()))
+    proc = self_(d, "update", "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: 1.5.0 has no update signers: its own updates need no signature" in (
+        proc.stderr
+    )
