@@ -279,3 +279,26 @@ def test_a_failed_signature_leaves_no_archive_behind(
         "or that ssh-agent holds it (SSH_AUTH_SOCK) (-v shows the full output)"
     )
     assert list((project / "dist").iterdir()) == []
+
+
+def test_verify_allowed_signers_needs_a_file_and_an_archive(
+    archive: Path, ssh_keys: Keys, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nobody"
+    proc = run_pack(
+        ["verify", str(archive), "--allowed-signers", str(missing)], Path("/nonexistent-cache")
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2,
+        f"error: --allowed-signers {missing} does not exist; give an allowed_signers file "
+        "(`<principal> <keytype> <key>` per line, see ssh-keygen(1))",
+    )
+    proc = run_pack(
+        ["verify", str(tmp_path), "--allowed-signers", str(ssh_keys.allowed("alice"))],
+        Path("/nonexistent-cache"),
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2,
+        f"error: {tmp_path} is not an archive; signatures are made over archives, so check the "
+        "archive with --allowed-signers",
+    )
