@@ -15,6 +15,7 @@ from pack_runtime.signatures import signature_path
 
 from ._fs import atomic_write_bytes, remove_tree
 from .archive import ArchiveOptions, Artifact, mtime_from_env, sha256_sidecar, write_archive
+from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
     discover_entry_points,
@@ -22,16 +23,28 @@ from .bundle import (
     select_entry_points,
     smoke_test,
     stage_layers,
+    swap_in_runtime,
     write_launchers,
 )
 from .channel import publish
 from .config import PackConfig, read_pyproject
 from .context import Context
+from .crossplan import (
+    TargetPlan,
+    archive_for,
+    archives_by_target,
+    check_builder,
+    needs_builder,
+    parse_glibc,
+    parse_targets,
+    target_environment,
+)
+from .emulation import why_not_runnable
 from .envs import plan_environment, provision_layers
-from .errors import ConfigError
+from .errors import BuildError, ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint, LauncherSettings
-from .lockfile import LockPlan, find_lock
+from .lockfile import LockPlan, LockSource, find_lock
 from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
 from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
@@ -40,7 +53,7 @@ from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
 from .sbom import render as render_sbom
 from .signing import check_sign_key, read_update_signers, sign_archive
 from .strip import apply_strip
-from .targets import Target, can_run_on_host, host_target, marker_environment, parse_target
+from .targets import Target, host_target
 from .venv import site_packages
 
 
@@ -51,21 +64,38 @@ class BuildOptions:
     smoke_test: bool = True
     refresh: bool = False  # provision the layers afresh in the staging dir; the cache is not used
     compression_threads: int = 0  # 0: all cores; the archive bytes do not depend on it
-    channel: Path | None = None  # an update channel directory to publish the archive to
+    # Install and compile every target with a host interpreter, as for a target this host
+    # cannot run, even the host's own (checks that both paths give the same bundle).
+    cross_install: bool = False
+    channel: Path | None = None  # an update channel directory to publish the archives to
+
+
+@dataclass(frozen=True)
+class TargetArtifact:
+    target: str
+    artifact: Artifact
+    smoke_test: str  # "passed" or "skipped: <why>"
+    sbom: Path | None = None  # `<archive>.cdx.json`
+    signature: Path | None = None  # `<archive>.sig`, when signed
+    channel: Path | None = None  # the channel's latest.json that now offers it
 
 
 @dataclass(frozen=True)
 class BuildResult:
     name: str
     version: str
-    target: str
-    artifact: Artifact
+    artifacts: tuple[TargetArtifact, ...]
     entry_points: tuple[str, ...]
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
-    signature: Path | None = None
-    sbom: Path | None = None
-    channel_latest: Path | None = None
+
+    @property
+    def artifact(self) -> Artifact:
+        return self.artifacts[0].artifact
+
+    @property
+    def target(self) -> str:
+        return self.artifacts[0].target
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -73,34 +103,22 @@ class BuildResult:
             "version": self.version,
             "artifacts": [
                 {
-                    "path": str(self.artifact.path),
-                    "sha256": self.artifact.sha256,
-                    "size": self.artifact.size,
-                    "format": self.artifact.format,
-                    "target": self.target,
-                    "sbom": str(self.sbom) if self.sbom else None,
-                    "signature": str(self.signature) if self.signature else None,
+                    "path": str(t.artifact.path),
+                    "sha256": t.artifact.sha256,
+                    "size": t.artifact.size,
+                    "format": t.artifact.format,
+                    "target": t.target,
+                    "smoke_test": t.smoke_test,
+                    "sbom": str(t.sbom) if t.sbom else None,
+                    "signature": str(t.signature) if t.signature else None,
+                    "channel": str(t.channel) if t.channel else None,
                 }
+                for t in self.artifacts
             ],
-            "channel": str(self.channel_latest) if self.channel_latest else None,
             "entry_points": list(self.entry_points),
             "seconds": round(self.seconds, 3),
             "provisioned": self.provisioned,
         }
-
-
-def _target(cfg: PackConfig) -> Target:
-    host = host_target()
-    if cfg.target is None:
-        return host
-    target = parse_target(cfg.target)
-    if target.os != host.os or target.arch != host.arch or target.libc != host.libc:
-        raise ConfigError(
-            f"building for {target} on a {host} host is not supported yet: the dependency "
-            "layer is installed and smoke-tested with the target's own interpreter; build on a "
-            f"{target} machine"
-        )
-    return target
 
 
 def obtain_interpreter_archive(ctx: Context, cfg: PackConfig, target: Target) -> InterpreterArchive:
@@ -111,7 +129,7 @@ def obtain_interpreter_archive(ctx: Context, cfg: PackConfig, target: Target) ->
         request=cfg.python,
         variant=cfg.python_variant,
         flavor=cfg.python_flavor,
-        archive=cfg.python_archive,
+        archive=archive_for(cfg.python_archives, target),
         target=target,
         mirror=cfg.python_mirror,
         pin_file=cfg.project_dir / PIN_FILE,
@@ -126,6 +144,7 @@ def bundle_manifest(
     plan: LockPlan,
     entry_points: list[EntryPoint],
     epoch: int,
+    smoke: str | None = None,
 ) -> BundleManifest:
     a = runtime.archive
     lock_path = plan.source.path
@@ -160,6 +179,7 @@ def bundle_manifest(
         isolated=cfg.isolated,
         strip=cfg.strip,
         allow_unhashed=cfg.allow_unhashed,
+        smoke_test=smoke,
     )
 
 
@@ -168,11 +188,53 @@ def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
     return base if fmt == "dir" else f"{base}.{fmt}"
 
 
+def obtain_builder_archive(
+    ctx: Context, cfg: PackConfig, archive: InterpreterArchive
+) -> InterpreterArchive:
+    """The host interpreter that installs and compiles for a target this host cannot run:
+    the target's own archive when it is the host's, else a --python-archive for the host,
+    else the same minor version fetched (or pinned) for the host like any interpreter."""
+    host = host_target()
+    if archive.triple == host.triple:
+        return archive
+    given = archives_by_target(cfg.python_archives).get(host.triple)
+    major, minor = archive.minor
+    builder = obtain_interpreter(
+        ctx,
+        request=None if given else f"{major}.{minor}{'t' if archive.freethreaded else ''}",
+        variant=None,
+        flavor=None if given else cfg.python_flavor,
+        archive=given,
+        target=host,
+        mirror=cfg.python_mirror,
+        pin_file=cfg.project_dir / PIN_FILE,
+    )
+    check_builder(archive, builder)
+    return builder
+
+
+def plan_target(
+    ctx: Context, cfg: PackConfig, target: Target, *, force_cross: bool = False
+) -> TargetPlan:
+    """The interpreter of `target`, the host interpreter standing in for it when it cannot
+    run here, and the markers and tags its lock is planned with."""
+    archive = obtain_interpreter_archive(ctx, cfg, target)
+    builder = (
+        obtain_builder_archive(ctx, cfg, archive)
+        if needs_builder(target, force=force_cross)
+        else None
+    )
+    glibc = parse_glibc(cfg.glibc, f"{cfg.pyproject}: [tool.pack] glibc") if cfg.glibc else None
+    return TargetPlan(target, archive, builder, target_environment(target, archive, glibc=glibc))
+
+
 def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) -> BuildResult:
+    """One archive per target, sharing the lock, the downloads and (when it is pure Python)
+    the application's wheel."""
     options = options or BuildOptions()
     started = time.monotonic()
     out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
-    target = _target(cfg)
+    targets = parse_targets(cfg.targets)
     epoch = mtime_from_env(ctx.environ)
 
     # Plan: everything that can fail on bad input fails before the slow steps.
@@ -182,6 +244,240 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             raise ConfigError(
                 f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
             )
+    update_signers = _check_signing(cfg, options)
+    plans = [plan_target(ctx, cfg, t, force_cross=options.cross_install) for t in targets]
+    lock_plans = [
+        plan_environment(
+            ctx,
+            cfg,
+            lock,
+            tp.target,
+            tp.archive,
+            find_links=options.find_links,
+            env=tp.env,
+            sdist_ok=not tp.cross or tp.target == host_target(),
+        )
+        for tp in plans
+    ]
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir))
+    built: list[tuple[TargetArtifact, str, dict[str, bool]]] = []
+    try:
+        apps = _AppWheels(ctx, cfg, work / "app", options.find_links)
+        for tp, plan in zip(plans, lock_plans, strict=True):
+            built.append(
+                _build_target(
+                    ctx,
+                    cfg,
+                    options,
+                    tp,
+                    plan,
+                    lock,
+                    apps,
+                    work / tp.target.triple,
+                    epoch,
+                    update_signers,
+                )
+            )
+        if options.channel is not None:
+            # Only once every target is built: a fleet never sees half a release.
+            built = [
+                (_publish(ctx, cfg, options.channel, done, version, epoch), version, layers)
+                for done, version, layers in built
+            ]
+    except BaseException:
+        # One failed target fails the build: no archive of it stays in dist/.
+        for done, _, _ in built:
+            _remove_artifact(done.artifact.path)
+        raise
+    finally:
+        remove_tree(work)
+    provisioned: dict[str, bool] = {}
+    for _, _version, layers in built:
+        for key, value in layers.items():
+            provisioned[key] = provisioned.get(key, False) or value
+    first = built[0]
+    return BuildResult(
+        name=cfg.name,
+        version=first[1],
+        artifacts=tuple(b for b, _, _ in built),
+        entry_points=apps.entry_point_names,
+        seconds=time.monotonic() - started,
+        provisioned=provisioned,
+    )
+
+
+class _AppWheels:
+    """The project's wheel and the local extras, built once per build interpreter; a pure
+    Python wheel (tag none-any) serves every target. A platform wheel cannot be built for a
+    target this host does not run: that is an error naming the target."""
+
+    def __init__(
+        self, ctx: Context, cfg: PackConfig, work: Path, find_links: tuple[Path, ...]
+    ) -> None:
+        self.ctx, self.cfg, self.work, self.find_links = ctx, cfg, work, find_links
+        self.built: dict[Path, tuple[list[Path], str | None]] = {}
+        self.entry_point_names: tuple[str, ...] = ()
+
+    def files(self, python: Runtime, tp: TargetPlan) -> tuple[list[Path], str | None]:
+        for files, version in self.built.values():
+            if all(f.name.endswith("-none-any.whl") for f in files):
+                return files, version
+        if python.exe in self.built:
+            files, version = self.built[python.exe]
+        else:
+            work = self.work / str(len(self.built))
+            files, version = [], self.cfg.version
+            if self.cfg.has_build_system:
+                self.ctx.reporter.step(f"Building the wheel of {self.cfg.name}")
+                wheel = build_wheel(
+                    self.ctx, self.cfg.project_dir, work / "wheel", python.exe,
+                    find_links=self.find_links,
+                )  # fmt: skip
+                files.append(wheel)
+                if version is None:
+                    version = wheel.name.split("-")[1]
+            files += local_extra_wheels(
+                self.ctx, self.cfg, work, python, find_links=self.find_links
+            )
+            self.built[python.exe] = (files, version)
+        if tp.cross and tp.target != host_target():
+            # Built here (not given as wheels) with compiled code: built for the host.
+            native = [
+                f.name
+                for f in files
+                if f.is_relative_to(self.work) and not f.name.endswith("-none-any.whl")
+            ]
+            if native:
+                raise BuildError(
+                    f"{', '.join(native)} is built for this host, not {tp.target}; a wheel "
+                    "with compiled code cannot be built for another platform here: build it on "
+                    f"the target platform itself and pass that wheel in local-extra-deps"
+                )
+        return files, version
+
+
+def _build_target(
+    ctx: Context,
+    cfg: PackConfig,
+    options: BuildOptions,
+    tp: TargetPlan,
+    plan: LockPlan,
+    lock: LockSource,
+    apps: _AppWheels,
+    work: Path,
+    epoch: int,
+    update_signers: tuple[str, ...] = (),
+) -> tuple[TargetArtifact, str, dict[str, bool]]:
+    target, archive = tp.target, tp.archive
+    out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
+    work.mkdir(parents=True)
+    if len(cfg.targets) > 1:
+        ctx.reporter.step(f"Building for {target}")
+    # With --refresh the layers are provisioned inside the staging directory, so
+    # they are removed with it and the cache is neither used nor changed for them.
+    ephemeral = work / "layers" if options.refresh else None
+    if ephemeral is not None:
+        ephemeral.mkdir()
+    layers = provision_layers(
+        ctx,
+        archive,
+        target,
+        plan,
+        find_links=options.find_links,
+        ephemeral=ephemeral,
+        builder=tp.builder,
+        python_platform=tp.python_platform,
+    )
+    runtime, env_entry = layers.runtime, layers.env
+    python = layers.builder or runtime  # the interpreter that runs during the build
+    app_files, version = apps.files(python, tp)
+    if version is None:
+        raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
+
+    root = work / f"{cfg.name}-{version}"
+    root.mkdir()
+    ctx.reporter.step("Assembling the bundle")
+    stage_layers(root, runtime, env_entry / "venv", hardlink=True, builder=layers.builder)
+    install_app_layer(ctx, root / "venv", runtime, app_files, python_platform=tp.python_platform)
+
+    available = discover_entry_points(site_packages(root / "venv", runtime))
+    entry_points = select_entry_points(
+        available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
+    )
+    apps.entry_point_names = tuple(ep.name for ep in entry_points)
+    write_launchers(
+        root,
+        entry_points,
+        LauncherSettings(
+            name=cfg.name,
+            version=version,
+            self_command=cfg.self_command,
+            env=cfg.env,
+            prepend_path=cfg.prepend_path,
+            isolated=cfg.isolated,
+            python_minor=archive.minor,
+        ),
+    )
+    add_runtime_stub(root, runtime)
+    swap_in_runtime(root, runtime, hardlink=True)
+    if cfg.strip:
+        removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
+        ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
+    checked = check_bundle(root, target)
+    ctx.reporter.detail(f"{checked} binaries checked: all for {target}")
+    why_not = why_not_runnable(target) if options.smoke_test else "--no-smoke-test"
+    smoke = "passed" if why_not is None else f"skipped: {why_not}"
+    manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch, smoke)
+    manifest = dataclasses.replace(
+        manifest, update_signers=update_signers, update_url=cfg.update_url
+    )
+    (root / ".pack").mkdir(exist_ok=True)
+    (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
+    app_wheel = app_files[0] if cfg.has_build_system and app_files else None
+    sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, plan, tp, epoch)
+    (root / SBOM_FILE).write_bytes(sbom)
+    write_files_list(root)
+    if why_not is None:
+        ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
+        smoke_test(root, entry_points)
+    elif options.smoke_test:
+        ctx.reporter.warn(f"not smoke-testing the {target} bundle: {why_not}")
+
+    dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
+    ctx.reporter.step(f"Writing {dest.name}")
+    # Files beside an older archive of the same name must not outlive it.
+    sidecar_path(dest).unlink(missing_ok=True)
+    signature_path(dest).unlink(missing_ok=True)
+    artifact = write_archive(
+        root,
+        dest,
+        top=root.name,
+        options=ArchiveOptions(
+            format=cfg.format,
+            level=cfg.compression_level,
+            threads=options.compression_threads,
+            mtime=epoch,
+        ),
+    )
+    remove_tree(root)
+    signature = None
+    try:
+        atomic_write_bytes(sidecar_path(dest), sbom)
+        if cfg.sign_key is not None:
+            ctx.reporter.step(f"Signing {dest.name} with {cfg.sign_key}")
+            signature = sign_archive(dest, cfg.sign_key)
+    except BaseException:
+        _remove_artifact(dest)
+        raise
+    done = TargetArtifact(target.triple, artifact, smoke, sidecar_path(dest), signature)
+    return done, version, dict(layers.provisioned)
+
+
+def _check_signing(cfg: PackConfig, options: BuildOptions) -> tuple[str, ...]:
+    """Signing, update signers and the channel checked before anything slow; returns the
+    update signers' allowed_signers lines."""
     update_signers = (
         read_update_signers(cfg.update_signers, f"{cfg.pyproject}: [tool.pack] update-signers")
         if cfg.update_signers
@@ -199,135 +495,28 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             f"{cfg.pyproject}: format 'dir' cannot be published to a channel; choose an "
             "archive format (tar.zst, tar.gz, tar.xz)"
         )
-    archive = obtain_interpreter_archive(ctx, cfg, target)
-    plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
+    return update_signers
 
-    # Execute. With --refresh the layers are provisioned inside the staging directory, so
-    # they are removed with it and the cache is neither used nor changed for them.
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir))
-    try:
-        ephemeral = work / "layers" if options.refresh else None
-        if ephemeral is not None:
-            ephemeral.mkdir()
-        layers = provision_layers(
-            ctx, archive, target, plan, find_links=options.find_links, ephemeral=ephemeral
-        )
-        runtime, env_entry = layers.runtime, layers.env
-        provisioned = dict(layers.provisioned)
-        app_files: list[Path] = []
-        app_wheel: Path | None = None
-        version = cfg.version
-        if cfg.has_build_system:
-            ctx.reporter.step(f"Building the wheel of {cfg.name}")
-            wheel = build_wheel(
-                ctx, cfg.project_dir, work / "wheel", runtime.exe, find_links=options.find_links
-            )
-            app_files.append(wheel)
-            app_wheel = wheel
-            if version is None:
-                version = wheel.name.split("-")[1]
-        if version is None:
-            raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
-        app_files += local_extra_wheels(ctx, cfg, work, runtime, find_links=options.find_links)
 
-        root = work / f"{cfg.name}-{version}"
-        root.mkdir()
-        ctx.reporter.step("Assembling the bundle")
-        stage_layers(root, runtime, env_entry / "venv", hardlink=True)
-        install_app_layer(ctx, root / "venv", runtime, app_files)
-
-        available = discover_entry_points(site_packages(root / "venv", runtime))
-        entry_points = select_entry_points(
-            available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
-        )
-        write_launchers(
-            root,
-            entry_points,
-            LauncherSettings(
-                name=cfg.name,
-                version=version,
-                self_command=cfg.self_command,
-                env=cfg.env,
-                prepend_path=cfg.prepend_path,
-                isolated=cfg.isolated,
-                python_minor=archive.minor,
-            ),
-        )
-        add_runtime_stub(root, runtime)
-        if cfg.strip:
-            removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
-            ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
-        manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch)
-        manifest = dataclasses.replace(
-            manifest, update_signers=update_signers, update_url=cfg.update_url
-        )
-        (root / ".pack").mkdir(exist_ok=True)
-        (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
-        sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, plan, target, epoch)
-        (root / SBOM_FILE).write_bytes(sbom)
-        write_files_list(root)
-        if options.smoke_test and can_run_on_host(target):
-            ctx.reporter.step("Smoke-testing the bundle")
-            smoke_test(root, entry_points)
-
-        dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
-        ctx.reporter.step(f"Writing {dest.name}")
-        # Files beside an older archive of the same name must not outlive it.
-        sidecar_path(dest).unlink(missing_ok=True)
-        signature_path(dest).unlink(missing_ok=True)
-        artifact = write_archive(
-            root,
-            dest,
-            top=root.name,
-            options=ArchiveOptions(
-                format=cfg.format,
-                level=cfg.compression_level,
-                threads=options.compression_threads,
-                mtime=epoch,
-            ),
-        )
-        signature = None
-        try:
-            atomic_write_bytes(sidecar_path(dest), sbom)
-            if cfg.sign_key is not None:
-                ctx.reporter.step(f"Signing {dest.name} with {cfg.sign_key}")
-                signature = sign_archive(dest, cfg.sign_key)
-        except BaseException:
-            _remove_artifact(dest)
-            raise
-        published = None
-        if options.channel is not None:
-            ctx.reporter.step(f"Publishing to the channel {options.channel}")
-            published = publish(
-                options.channel.absolute(),
-                name=cfg.name,
-                version=version,
-                target=target.triple,
-                archive=dest,
-                sha256=artifact.sha256,
-                size=artifact.size,
-                built=manifest.build.time,
-                beside=tuple(
-                    p
-                    for p in (sha256_sidecar(dest), sidecar_path(dest), signature)
-                    if p is not None
-                ),
-            )
-    finally:
-        remove_tree(work)
-    return BuildResult(
+def _publish(
+    ctx: Context, cfg: PackConfig, channel: Path, done: TargetArtifact, version: str, epoch: int
+) -> TargetArtifact:
+    ctx.reporter.step(f"Publishing {done.artifact.path.name} to the channel {channel}")
+    a = done.artifact
+    published = publish(
+        channel,
         name=cfg.name,
         version=version,
-        target=target.triple,
-        artifact=artifact,
-        entry_points=tuple(ep.name for ep in entry_points),
-        seconds=time.monotonic() - started,
-        provisioned=provisioned,
-        signature=signature,
-        sbom=sidecar_path(dest),
-        channel_latest=published.latest if published else None,
+        target=done.target,
+        archive=a.path,
+        sha256=a.sha256,
+        size=a.size,
+        built=BuildInfo.from_epoch(epoch).time,
+        beside=tuple(
+            p for p in (sha256_sidecar(a.path), done.sbom, done.signature) if p is not None
+        ),
     )
+    return dataclasses.replace(done, channel=published.latest)
 
 
 def _remove_artifact(dest: Path) -> None:
@@ -347,7 +536,7 @@ def bundle_sbom(
     app_wheel: Path | None,
     app_files: list[Path],
     plan: LockPlan,
-    target: Target,
+    tp: TargetPlan,
     epoch: int,
 ) -> bytes:
     a = runtime.archive
@@ -363,7 +552,7 @@ def bundle_sbom(
             locked={x.name: x.sha256 for x in plan.artifacts},
             project_dependencies=project.get("dependencies", []),
             interpreter=Interpreter(a.filename, a.version, a.sha256),
-            environment=marker_environment(target, a.version, freethreaded=a.freethreaded),
+            environment=tp.env.markers,
             extras=cfg.extras,
             epoch=epoch,
         )

@@ -80,6 +80,7 @@ class BundleManifest:
     isolated: bool = True
     strip: tuple[str, ...] = ()
     allow_unhashed: bool = False
+    smoke_test: str | None = None  # "passed", or "skipped: <why>"
     update_signers: tuple[str, ...] = ()  # allowed_signers lines of `update-signers`
     update_url: str | None = None
     pack_version: str = __version__
@@ -141,6 +142,7 @@ class BundleManifest:
             isolated=get.flag(obj, "isolated"),
             strip=tuple(get.list_of(obj, "strip", str)),
             allow_unhashed=get.flag(obj, "allow_unhashed"),
+            smoke_test=get.opt_text(obj, "smoke_test"),
             update_signers=tuple(get.list_of(obj, "update_signers", str))
             if obj.get("update_signers") is not None
             else (),

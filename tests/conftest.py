@@ -80,6 +80,15 @@ def thirdparty_bundle(
 
 
 @pytest.fixture(scope="session")
+def aarch64_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An aarch64-unknown-linux-gnu CPython 3.11 archive in python-build-standalone's shape,
+    assembled once per session from Debian's arm64 packages (.ci/run enables arm64)."""
+    from tests.helpers.aarch64_archive import make_aarch64_archive
+
+    return make_aarch64_archive(tmp_path_factory.mktemp("pbs-aarch64"))
+
+
+@pytest.fixture(scope="session")
 def ssh_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     """SSH keys made with ssh-keygen once per session: alice, bob, carol (encrypted)."""
     return make_keys(tmp_path_factory.mktemp("ssh-keys"))

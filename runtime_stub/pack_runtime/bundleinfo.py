@@ -45,7 +45,14 @@ class BuildInfo(TypedDict):
     time: str
 
 
-class _RequiredInfo(TypedDict):
+class _Optional(TypedDict, total=False):
+    # Written only by packs that know them (older bundles lack them).
+    smoke_test: str | None  # absent in bundles built before it was recorded
+    update_signers: list[str]  # allowed_signers lines: who may sign this app's updates
+    update_url: str | None  # the update channel's base URL (or directory)
+
+
+class BundleInfo(_Optional):
     schema: int
     name: str
     version: str
@@ -61,12 +68,6 @@ class _RequiredInfo(TypedDict):
     allow_unhashed: bool
     pack_version: str
     build: BuildInfo
-
-
-class BundleInfo(_RequiredInfo, total=False):
-    # Written only by packs that know them (older bundles lack them).
-    update_signers: list[str]  # allowed_signers lines: who may sign this app's updates
-    update_url: str | None  # the update channel's base URL (or directory)
 
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {

@@ -231,7 +231,7 @@ def test_signed_build_is_published_with_its_signers_and_channel(signed: Signed) 
 
     artifact = b.result["artifacts"][0]  # type: ignore[index]
     assert artifact["signature"] == f"{b.archive}.sig"
-    assert b.result["channel"] == str(signed.folder / "latest.json")
+    assert artifact["channel"] == str(signed.folder / "latest.json")
     assert sorted(p.name for p in signed.folder.iterdir()) == sorted(
         [
             b.archive.name,
