@@ -225,6 +225,9 @@ def test_signed_build_is_published_with_its_signers_and_channel(signed: Signed) 
         )
     assert plain.returncode == 0, plain.stderr
 
+    proc = run_pack(["inspect", str(b.archive)], b.cache_dir)
+    assert "  updates    only when signed by alice@example.com\n" in proc.stdout
+    assert f"  channel    {signed.server.base}/channel\n" in proc.stdout
     info = json.loads((signed.tree / ".pack/bundle.json").read_text())
     assert info["update_signers"] == signed.keys.lines("alice").splitlines()
     assert info["update_url"] == f"{signed.server.base}/channel"
