@@ -4,17 +4,21 @@ step lives in its own module; this one only decides the order and what is staged
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import parse_wheel_filename
+
 from pack_runtime.filelist import write_files_list
 
-from ._fs import remove_tree
+from ._fs import remove_tree, sha256_file
 from .archive import ArchiveOptions, Artifact, mtime_from_env, write_archive
 from .bundle import (
     add_runtime_stub,
+    check_own_scripts,
     discover_entry_points,
     install_app_layer,
     select_entry_points,
@@ -22,19 +26,21 @@ from .bundle import (
     stage_layers,
     write_launchers,
 )
+from .closure import check_installed, read_installed
 from .config import PackConfig
 from .context import Context
 from .envs import plan_environment, provision_layers
 from .errors import ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint, LauncherSettings
-from .lockfile import LockPlan, find_lock
-from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
+from .lockfile import LockPlan, LockSource, find_lock
+from .manifest import BuildInfo, BundleManifest, LocalPackage, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
+from .project import check_lock_covers_project, check_requires_python, load_project
 from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
 from .strip import apply_strip
-from .targets import Target, can_run_on_host, host_target, parse_target
+from .targets import Target, can_run_on_host, host_target, marker_environment, parse_target
 from .venv import site_packages
 
 
@@ -56,11 +62,13 @@ class BuildResult:
     entry_points: tuple[str, ...]
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
+    lock: str = ""  # the lock file used, relative to the project when inside it
 
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
             "version": self.version,
+            "lock": self.lock,
             "artifacts": [
                 {
                     "path": str(self.artifact.path),
@@ -113,9 +121,9 @@ def bundle_manifest(
     plan: LockPlan,
     entry_points: list[EntryPoint],
     epoch: int,
+    local_packages: tuple[LocalPackage, ...] = (),
 ) -> BundleManifest:
     a = runtime.archive
-    lock_path = plan.source.path
     return BundleManifest(
         name=cfg.name,
         version=version,
@@ -130,16 +138,21 @@ def bundle_manifest(
             freethreaded=a.freethreaded,
         ),
         lock=LockRef(
-            path=lock_path.relative_to(cfg.project_dir).as_posix()
-            if lock_path.is_relative_to(cfg.project_dir)
-            else lock_path.name,
+            path=lock_label(cfg, plan.source),
             format=plan.source.format,
             sha256=plan.source.sha256,
         ),
         entry_points=tuple(
-            ManifestEntryPoint(ep.name, ep.module, ep.attr or None, ep.distribution)
+            ManifestEntryPoint(
+                ep.name,
+                ep.module,
+                ep.attr or None,
+                ep.distribution,
+                f"venv/bin/{ep.executable}" if ep.executable else None,
+            )
             for ep in entry_points
         ),
+        local_packages=local_packages,
         build=BuildInfo.from_epoch(epoch),
         self_command=cfg.self_command,
         env=dict(cfg.env),
@@ -148,6 +161,25 @@ def bundle_manifest(
         strip=cfg.strip,
         allow_unhashed=cfg.allow_unhashed,
     )
+
+
+def lock_label(cfg: PackConfig, source: LockSource) -> str:
+    path = source.path
+    if path.is_relative_to(cfg.project_dir):
+        return path.relative_to(cfg.project_dir).as_posix()
+    return path.name
+
+
+def report_lock(ctx: Context, cfg: PackConfig, source: LockSource) -> None:
+    """Say which lock the build uses; when discovery passed over others, which and how to
+    choose."""
+    ctx.reporter.step(f"Using the lock {lock_label(cfg, source)} ({source.format})")
+    if source.ignored:
+        others = ", ".join(p.relative_to(cfg.project_dir).as_posix() for p in source.ignored)
+        ctx.reporter.warn(
+            f"{cfg.project_dir} has several lock files: using {lock_label(cfg, source)}, "
+            f'ignoring {others}; choose one with [tool.pack] lock = "..." in {cfg.pyproject.name}'
+        )
 
 
 def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
@@ -163,14 +195,30 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     epoch = mtime_from_env(ctx.environ)
 
     # Plan: everything that can fail on bad input fails before the slow steps.
+    check_own_scripts(cfg.entry_points, cfg.project_scripts, cfg.has_build_system, cfg.pyproject)
     lock = find_lock(cfg.project_dir, cfg.lock)
+    report_lock(ctx, cfg, lock)
     for extra in cfg.local_extra_deps:
         if not extra.exists():
             raise ConfigError(
                 f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
             )
     archive = obtain_interpreter_archive(ctx, cfg, target)
+    environment = marker_environment(target, archive.version, freethreaded=archive.freethreaded)
+    project = load_project(cfg.pyproject, cfg.extras, cfg.groups)
+    check_requires_python(project, archive.version)
     plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
+    if plan.project_listed:
+        ctx.reporter.detail(
+            f"{lock.path.name} lists the project itself; it is left out of the lock and its "
+            "wheel is built from the project instead"
+        )
+    if project.dynamic_dependencies:
+        ctx.reporter.detail(
+            "the project's dependencies are dynamic: the lock is checked against them only "
+            "once its wheel is installed"
+        )
+    check_lock_covers_project(project, plan, environment)
 
     # Execute. With --refresh the layers are provisioned inside the staging directory, so
     # they are removed with it and the cache is neither used nor changed for them.
@@ -197,6 +245,22 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                 version = wheel.name.split("-")[1]
         if version is None:
             raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
+        local_packages: list[LocalPackage] = []
+        for i, directory in enumerate(plan.directories):
+            rel = Path(os.path.relpath(directory.path, cfg.project_dir.resolve())).as_posix()
+            ctx.reporter.step(f"Building the wheel of {directory.name} ({rel})")
+            wheel = build_wheel(
+                ctx, directory.path, work / f"local-{i}", runtime.exe, find_links=options.find_links
+            )
+            app_files.append(wheel)
+            local_packages.append(
+                LocalPackage(
+                    name=directory.name,
+                    version=str(parse_wheel_filename(wheel.name)[1]),
+                    path=rel,
+                    sha256=sha256_file(wheel),
+                )
+            )
         app_files += local_extra_wheels(ctx, cfg, work, runtime, find_links=options.find_links)
 
         root = work / f"{cfg.name}-{version}"
@@ -205,7 +269,10 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         stage_layers(root, runtime, env_entry / "venv", hardlink=True)
         install_app_layer(ctx, root / "venv", runtime, app_files)
 
-        available = discover_entry_points(site_packages(root / "venv", runtime))
+        site = site_packages(root / "venv", runtime)
+        installed = read_installed(site, root / "venv")
+        check_installed(installed, environment, {cfg.name: cfg.extras})
+        available = discover_entry_points(site, installed)
         entry_points = select_entry_points(
             available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
         )
@@ -226,7 +293,9 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         if cfg.strip:
             removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
             ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
-        manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch)
+        manifest = bundle_manifest(
+            cfg, version, target, runtime, plan, entry_points, epoch, tuple(local_packages)
+        )
         (root / ".pack").mkdir(exist_ok=True)
         (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
         write_files_list(root)
@@ -257,6 +326,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         entry_points=tuple(ep.name for ep in entry_points),
         seconds=time.monotonic() - started,
         provisioned=provisioned,
+        lock=lock_label(cfg, lock),
     )
 
 

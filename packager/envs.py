@@ -76,6 +76,7 @@ def plan_environment(
         ctx=ctx,
         find_links=find_links,
         allow_unhashed=cfg.allow_unhashed,
+        project_dir=cfg.project_dir,
     )
 
 

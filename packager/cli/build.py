@@ -112,7 +112,8 @@ def build_command(
     if state.verbosity >= 0:
         out(f"{a.path}")
         state.console.err.print(
-            f"built {result.name} {result.version} for {result.target}: {human_size(a.size)}, "
+            f"built {result.name} {result.version} for {result.target} from {result.lock}: "
+            f"{human_size(a.size)}, "
             f"sha256 {a.sha256}, {result.seconds:.1f}s; "
             f"launchers: {', '.join(result.entry_points)}",
             highlight=False,

@@ -33,11 +33,22 @@ class LockInfo(TypedDict):
     sha256: str
 
 
-class EntryPointInfo(TypedDict):
+class _EntryPointRequired(TypedDict):
     name: str
     module: str
     attr: str | None
     distribution: str
+
+
+class EntryPointInfo(_EntryPointRequired, total=False):
+    executable: str | None  # `venv/bin/<program>`: run directly, no Python
+
+
+class LocalPackageInfo(TypedDict):
+    name: str
+    version: str
+    path: str
+    sha256: str
 
 
 class BuildInfo(TypedDict):
@@ -59,6 +70,7 @@ class BundleInfo(TypedDict):
     isolated: bool
     strip: list[str]
     allow_unhashed: bool
+    local_packages: list[LocalPackageInfo]  # absent in bundles of earlier pack versions
     pack_version: str
     build: BuildInfo
 
