@@ -203,8 +203,8 @@ def check_installed(
         first = clashes[0]
         more = f" (and {len(clashes) - 1} more paths)" if len(clashes) > 1 else ""
         raise BuildError(
-            f"venv/{first.path} is installed by both {' and '.join(first.distributions)}{more}: the "
-            "later install overwrote the other's file; keep only one of them (in the lock, the "
+            f"venv/{first.path} is installed by both {' and '.join(first.distributions)}{more}: "
+            "the later install overwrote the other's file; keep only one of them (in the lock, the "
             "project's dependencies or local-extra-deps)"
         )
     gaps = unsatisfied(dists, environment, extras)
