@@ -310,6 +310,18 @@ def plan_from_pylock(
             )
         )
     except PylockSelectError as exc:
+        # packaging names the package; say which Python would do, as for the project.
+        lock_env: dict[str, Any] = {
+            **environment,
+            "extras": set(extras),
+            "dependency_groups": set(groups or ()),
+        }
+        for n, package in enumerate(pylock.packages):
+            applies = package.marker is None or package.marker.evaluate(lock_env, "lock_file")
+            label = f"{where}: packages[{n}] ({package.name}) requires-python"
+            message = excluded(package.requires_python, python, label) if applies else None
+            if message:
+                raise LockError(message) from exc
         raise LockError(f"{where}: cannot select packages for the target: {exc}") from exc
 
     index = {id(p): i for i, p in enumerate(pylock.packages)}
@@ -320,9 +332,6 @@ def plan_from_pylock(
         i = index.get(id(package), "?")
         label = f"{where}: packages[{i}] ({package.name})"
         version = str(package.version) if package.version is not None else None
-        message = excluded(package.requires_python, python, f"{label} requires-python")
-        if message:
-            raise LockError(message)
         if isinstance(dist, PackageVcs):
             raise LockError(
                 f"{label} is a vcs source ({dist.url or dist.path}), which has no hash to "
@@ -330,10 +339,11 @@ def plan_from_pylock(
                 "wheel in [tool.pack] local-extra-deps"
             )
         if isinstance(dist, PackageDirectory):
-            path = _directory(dist.path, base, label)
+            path = (base / dist.path).resolve()  # an absolute dist.path stays itself
             if path == project:
                 project_listed = True
             else:
+                _check_directory(dist.path, path, label)
                 directories.append(LocalDirectory(str(package.name), path, bool(dist.editable)))
             continue
         if isinstance(dist, PackageWheel):
@@ -374,10 +384,9 @@ def plan_from_pylock(
     )
 
 
-def _directory(path: str, base: Path, label: str) -> Path:
-    """A lock's `directory` path, resolved against the lock's folder: it must be a project
-    (a folder with pyproject.toml or setup.py), since pack builds it."""
-    resolved = (base / path).resolve() if not Path(path).is_absolute() else Path(path).resolve()
+def _check_directory(path: str, resolved: Path, label: str) -> None:
+    """A lock's `directory` package must be a project (a folder with pyproject.toml or
+    setup.py): pack builds it."""
     if not resolved.is_dir():
         raise LockError(
             f"{label}: directory {path} ({resolved}) does not exist; restore it or regenerate "
@@ -388,7 +397,6 @@ def _directory(path: str, base: Path, label: str) -> Path:
             f"{label}: directory {path} ({resolved}) has no pyproject.toml or setup.py, so it "
             "cannot be built; point the lock at a project"
         )
-    return resolved
 
 
 def plan_lock(
