@@ -245,22 +245,10 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                 version = wheel.name.split("-")[1]
         if version is None:
             raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
-        local_packages: list[LocalPackage] = []
-        for i, directory in enumerate(plan.directories):
-            rel = Path(os.path.relpath(directory.path, cfg.project_dir.resolve())).as_posix()
-            ctx.reporter.step(f"Building the wheel of {directory.name} ({rel})")
-            wheel = build_wheel(
-                ctx, directory.path, work / f"local-{i}", runtime.exe, find_links=options.find_links
-            )
-            app_files.append(wheel)
-            local_packages.append(
-                LocalPackage(
-                    name=directory.name,
-                    version=str(parse_wheel_filename(wheel.name)[1]),
-                    path=rel,
-                    sha256=sha256_file(wheel),
-                )
-            )
+        local_wheels, local_packages = local_package_wheels(
+            ctx, cfg, plan, work, runtime, find_links=options.find_links
+        )
+        app_files += local_wheels
         app_files += local_extra_wheels(ctx, cfg, work, runtime, find_links=options.find_links)
 
         root = work / f"{cfg.name}-{version}"
@@ -294,7 +282,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
             ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
         manifest = bundle_manifest(
-            cfg, version, target, runtime, plan, entry_points, epoch, tuple(local_packages)
+            cfg, version, target, runtime, plan, entry_points, epoch, local_packages
         )
         (root / ".pack").mkdir(exist_ok=True)
         (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
@@ -328,6 +316,37 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         provisioned=provisioned,
         lock=lock_label(cfg, lock),
     )
+
+
+def local_package_wheels(
+    ctx: Context,
+    cfg: PackConfig,
+    plan: LockPlan,
+    work: Path,
+    runtime: Runtime,
+    *,
+    find_links: tuple[Path, ...] = (),
+) -> tuple[list[Path], tuple[LocalPackage, ...]]:
+    """The lock's `directory` packages (path dependencies, workspace members) built into
+    wheels with the bundled interpreter, and what bundle.json records of each."""
+    wheels: list[Path] = []
+    records: list[LocalPackage] = []
+    for i, directory in enumerate(plan.directories):
+        rel = Path(os.path.relpath(directory.path, cfg.project_dir.resolve())).as_posix()
+        ctx.reporter.step(f"Building the wheel of {directory.name} ({rel})")
+        wheel = build_wheel(
+            ctx, directory.path, work / f"local-{i}", runtime.exe, find_links=find_links
+        )
+        wheels.append(wheel)
+        records.append(
+            LocalPackage(
+                name=directory.name,
+                version=str(parse_wheel_filename(wheel.name)[1]),
+                path=rel,
+                sha256=sha256_file(wheel),
+            )
+        )
+    return wheels, tuple(records)
 
 
 def local_extra_wheels(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from packager.install import uv_bin
+from packager.targets import host_target
 from tests.helpers.bundles import bwrap_argv, run_app, run_pack, unpack
 
 pytestmark = pytest.mark.slow
@@ -174,17 +175,20 @@ def test_pip_lock_of_the_project_builds_and_runs(
     lock = (project / "pylock.toml").read_text()
     assert 'created-by = "pip"' in lock
     assert re.search(r'\[packages.directory\]\npath = "\."\neditable = true', lock), lock
-    proc = build(project, python_archive, session_cache, "--json")
-    assert "warning" not in proc.stderr  # one lock file: nothing to choose between
-    root = built_root(project, proc, tmp_path / "out")
+    proc = build(project, python_archive, session_cache)
+    assert proc.returncode == 0, proc.stderr
+    # The summary says which lock was used; one lock file: nothing to warn about.
+    [summary] = proc.stderr.splitlines()
+    assert summary.startswith(f"built piplocked 0.1.0 for {host_target()} from pylock.toml: ")
+    root = unpack(Path(proc.stdout.strip()), tmp_path / "out")
     run = run_app(root / "bin" / "piplocked")
     assert run.stdout == "hello from piplocked with pyflakes 3.2.0\n", run.stderr
 
-    # The same lock against a project that has since gained a dependency: refused while
-    # planning, naming what is missing.
+    # The same lock against a project that has since raised a pin and gained a dependency:
+    # refused while planning, naming what conflicts and what is missing.
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
-        pyproject.read_text().replace('"pyflakes==3.2.0"', '"pyflakes==3.2.0", "six>=1.16"')
+        pyproject.read_text().replace('"pyflakes==3.2.0"', '"pyflakes>=3.3", "six>=1.16"')
     )
     (project / "dist").rename(tmp_path / "first-dist")
     proc = build(project, python_archive, session_cache)
@@ -192,8 +196,9 @@ def test_pip_lock_of_the_project_builds_and_runs(
         proc,
         project,
         2,
-        f"{project / 'pylock.toml'} does not satisfy {pyproject}: six>=1.16 (dependencies) is "
-        "not in the lock; regenerate it (`uv export --format pylock.toml -o pylock.toml`, or "
+        f"{project / 'pylock.toml'} does not satisfy {pyproject}: pyflakes>=3.3 "
+        "(dependencies): the lock has pyflakes 3.2.0; six>=1.16 (dependencies) is not in the "
+        "lock; regenerate it (`uv export --format pylock.toml -o pylock.toml`, or "
         "`pip lock -e . -o pylock.toml`)",
     )
 
@@ -243,6 +248,9 @@ def test_uv_workspace_member_and_path_dependency_are_built_and_recorded(
     site = next((root / "venv" / "lib").glob("python3*/site-packages"))
     assert (site / "lib" / "__init__.py").is_file()
     assert not list(site.glob("*.pth"))
+    # `pack run` builds them too.
+    ran = run_pack(["run", str(project), "--python-archive", str(python_archive)], session_cache)
+    assert ran.stdout == "lib with pyflakes 3.2.0 + util\n", ran.stderr
 
 
 def test_two_distributions_installing_the_same_script_fail_the_build(
