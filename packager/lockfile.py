@@ -343,7 +343,7 @@ def plan_from_pylock(
             if path == project:
                 project_listed = True
             else:
-                _check_directory(dist.path, path, label)
+                check_directory(dist.path, path, label)
                 directories.append(LocalDirectory(str(package.name), path, bool(dist.editable)))
             continue
         if isinstance(dist, PackageWheel):
@@ -384,7 +384,7 @@ def plan_from_pylock(
     )
 
 
-def _check_directory(path: str, resolved: Path, label: str) -> None:
+def check_directory(path: str, resolved: Path, label: str) -> None:
     """A lock's `directory` package must be a project (a folder with pyproject.toml or
     setup.py): pack builds it."""
     if not resolved.is_dir():
@@ -434,6 +434,7 @@ def plan_lock(
             tags=tags,
             files_for=req_mod.lookup_files(ctx, rf, find_links),
             offline=ctx.offline,
+            project_dir=project_dir,
         )
     if source.format == "uv.lock":
         data = export_uv_lock(

@@ -252,6 +252,19 @@ def test_uv_workspace_member_and_path_dependency_are_built_and_recorded(
     ran = run_pack(["run", str(project), "--python-archive", str(python_archive)], session_cache)
     assert ran.stdout == "lib with pyflakes 3.2.0 + util\n", ran.stderr
 
+    # So does `uv export --format requirements-txt` with its defaults (`-e .`, `-e ./packages/lib`).
+    uv("export", "--format", "requirements-txt", "-o", "requirements.txt", cwd=project)
+    assert "-e ./packages/lib" in (project / "requirements.txt").read_text()
+    (project / "uv.lock").unlink()
+    (project / "dist").rename(tmp_path / "first-dist")
+    proc = build(project, python_archive, session_cache, "--json")
+    root = built_root(project, proc, tmp_path / "out-requirements")
+    run = run_app(root / "bin" / "app")
+    assert run.stdout == "lib with pyflakes 3.2.0 + util\n", run.stderr
+    info = json.loads((root / ".pack" / "bundle.json").read_text())
+    assert [p["path"] for p in info["local_packages"]] == ["packages/lib", "../util"]
+    assert info["lock"]["format"] == "requirements"
+
 
 def test_two_distributions_installing_the_same_script_fail_the_build(
     tmp_path: Path, python_archive: Path, session_cache: Path
