@@ -318,10 +318,10 @@ def test_requirements_parse(tmp_path: Path) -> None:
             "export --format requirements-txt`)",
         ),
         (
-            "-e ./plugin\n",
-            "{path}:1: option -e is not supported in a requirements lock (pack reads pinned, "
-            "hashed lines and index options); regenerate it with `uv pip compile "
-            "--generate-hashes` (or `uv export --format requirements-txt`)",
+            "-e git+https://example.invalid/plugin.git#egg=plugin\n",
+            "{path}:1: git+https://example.invalid/plugin.git#egg=plugin is a vcs or remote "
+            "source, which has no hash to verify; depend on a released version, or build it "
+            "into a wheel and list the wheel in [tool.pack] local-extra-deps",
         ),
         (
             "six==1.16.0 --hash=md5:abc\n",
