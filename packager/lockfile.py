@@ -137,6 +137,7 @@ def export_uv_lock(
     groups: Sequence[str] = (),
     offline: bool = False,
     env: Mapping[str, str] | None = None,
+    find_links: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Export uv.lock to pylock form with uv: the project itself left out, only the groups
     asked for (not uv's default `dev`), nothing editable. uv itself checks that the lock is
@@ -165,6 +166,10 @@ def export_uv_lock(
             argv += ["--group", group]
         if offline:
             argv.append("--offline")
+        # Checking the lock may build the project's metadata (a dynamic version): offline,
+        # its build backend comes from the wheelhouse.
+        for directory in find_links:
+            argv += ["--find-links", directory]
         proc = run(
             argv,
             what=f"exporting {source.path} with uv",
@@ -190,9 +195,9 @@ def export_uv_lock(
         with open(out, "rb") as f:
             data: dict[str, Any] = tomllib.load(f)
         for package in data.get("packages", []):
-            directory = package.get("directory") if isinstance(package, dict) else None
-            if isinstance(directory, dict) and isinstance(directory.get("path"), str):
-                directory["path"] = str((Path(tmp) / directory["path"]).resolve())
+            local = package.get("directory") if isinstance(package, dict) else None
+            if isinstance(local, dict) and isinstance(local.get("path"), str):
+                local["path"] = str((Path(tmp) / local["path"]).resolve())
         return data
 
 
@@ -444,6 +449,7 @@ def plan_lock(
             groups=groups,
             offline=ctx.offline if ctx else False,
             env=uv_env(ctx) if ctx else None,
+            find_links=find_links,
         )
         pylock = parse_pylock(data, source.path)
         return plan_from_pylock(
