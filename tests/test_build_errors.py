@@ -169,3 +169,25 @@ def test_json_output_is_the_only_stdout(built_bundle: object) -> None:
     art = built_bundle.result["artifacts"][0]  # type: ignore[index]
     assert set(art) >= {"path", "sha256", "size", "target"}
     assert Path(art["path"]).stat().st_size == art["size"]
+
+
+def test_build_backend_failure_is_reported_by_the_backends_own_message(
+    project: Path, python_archive: Path, session_cache: Path
+) -> None:
+    """A pylock project (no uv in the planning) whose hatchling configuration is wrong: the
+    wheel build fails, and the line is hatchling's exception, not uv's generic hint."""
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('version = "0.3.0"', 'dynamic = ["version"]')
+    pyproject.write_text(
+        text
+        + '\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        + '[tool.hatch.version]\npath = "src/missing.py"\n'
+    )
+    err, rc, out = _build(project, python_archive, session_cache)
+    line = _assert_clean_failure(err, rc, out)
+    assert line == (
+        f"error: building the wheel of {project} failed (exit 2): OSError: Error getting the "
+        "version from source `regex`: file does not exist: src/missing.py; fix the project's "
+        "build (try `uv build --wheel` in it) (-v shows the full output)"
+    )
+    assert rc == 5
