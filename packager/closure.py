@@ -68,8 +68,8 @@ class Overlap:
     distributions: tuple[str, ...]  # `name version`, sorted
 
 
-class MetadataError(ValueError):
-    """A `.dist-info` that cannot be read (no METADATA, no Name or Version)."""
+class MetadataError(BuildError):
+    """A `.dist-info` that cannot be read (no METADATA, no Name or Version): a broken wheel."""
 
 
 def _metadata(dist_info: Path) -> tuple[str, str, list[str], str | None]:

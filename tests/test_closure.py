@@ -88,3 +88,15 @@ def test_paths_installed_twice(site: Path) -> None:
     assert str(err.value).startswith(
         "venv/bin/tool is installed by both alpha 0.1.0 and beta 0.2.0"
     )
+
+
+def test_unreadable_metadata_is_a_build_error_naming_the_file(site: Path) -> None:
+    info = site / "broken-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\n\n")
+    with pytest.raises(BuildError) as err:
+        read_installed(site)
+    assert str(err.value) == f"{info}/METADATA has no Name or no Version"
+    (info / "METADATA").write_text("Name: broken\nVersion: 1.0\nRequires-Dist: six >>> 1\n\n")
+    with pytest.raises(BuildError, match=r"Requires-Dist 'six >>> 1' is invalid"):
+        read_installed(site)
