@@ -30,6 +30,8 @@ class InstalledDistribution:
     requires_python: str | None
     dist_info: str  # the folder name, `<name>-<version>.dist-info`
     files: tuple[str, ...] = field(default=(), compare=False)  # POSIX, relative to the venv
+    # RECORD's `sha256=...` of each file that has one (scripts and modules do).
+    digests: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -89,19 +91,20 @@ def _metadata(dist_info: Path) -> tuple[str, str, list[str], str | None]:
     )
 
 
-def _record(dist_info: Path, site_rel: PurePosixPath) -> tuple[str, ...]:
-    """The RECORD's paths made relative to the venv (scripts are `../../../bin/x` there)."""
+def _record(dist_info: Path, site_rel: PurePosixPath) -> dict[str, str]:
+    """The RECORD's paths made relative to the venv (scripts are `../../../bin/x` there),
+    each with its recorded digest ("" when none)."""
     record = dist_info / "RECORD"
     if not record.is_file():
-        return ()
-    out: list[str] = []
+        return {}
+    out: dict[str, str] = {}
     for row in csv.reader(io.StringIO(record.read_text(encoding="utf-8"))):
         if not row or not row[0]:
             continue
         path = os.path.normpath(site_rel / row[0])
         if not path.startswith(".."):
-            out.append(PurePosixPath(path).as_posix())
-    return tuple(out)
+            out[PurePosixPath(path).as_posix()] = row[1] if len(row) > 1 else ""
+    return out
 
 
 def read_installed(site: Path, venv: Path | None = None) -> tuple[InstalledDistribution, ...]:
@@ -120,6 +123,7 @@ def read_installed(site: Path, venv: Path | None = None) -> tuple[InstalledDistr
                 raise MetadataError(
                     f"{dist_info}/METADATA: Requires-Dist {text!r} is invalid: {exc}"
                 ) from exc
+        record = _record(dist_info, site_rel)
         found.append(
             InstalledDistribution(
                 name=canonicalize_name(name),
@@ -128,7 +132,8 @@ def read_installed(site: Path, venv: Path | None = None) -> tuple[InstalledDistr
                 requires=tuple(parsed),
                 requires_python=requires_python,
                 dist_info=dist_info.name,
-                files=_record(dist_info, site_rel),
+                files=tuple(record),
+                digests={path: digest for path, digest in record.items() if digest},
             )
         )
     return tuple(sorted(found, key=lambda d: d.name))
@@ -179,16 +184,21 @@ def unsatisfied(
 
 
 def overlaps(dists: Iterable[InstalledDistribution]) -> list[Overlap]:
-    """Paths listed in the RECORD of more than one distribution."""
-    owners: dict[str, list[str]] = {}
+    """Paths listed in the RECORD of more than one distribution, unless every one of them
+    records the same digest (an identical file, e.g. a pkgutil-style namespace
+    `__init__.py`: overwriting it changed nothing)."""
+    owners: dict[str, list[tuple[str, str]]] = {}
     for dist in dists:
         for path in dist.files:
-            owners.setdefault(path, []).append(f"{dist.display_name} {dist.version}")
-    return [
-        Overlap(path, tuple(sorted(set(names))))
-        for path, names in sorted(owners.items())
-        if len(set(names)) > 1
-    ]
+            owner = f"{dist.display_name} {dist.version}"
+            owners.setdefault(path, []).append((owner, dist.digests.get(path, "")))
+    found: list[Overlap] = []
+    for path, entries in sorted(owners.items()):
+        names = {name for name, _ in entries}
+        digests = {digest for _, digest in entries}
+        if len(names) > 1 and (len(digests) > 1 or "" in digests):
+            found.append(Overlap(path, tuple(sorted(names))))
+    return found
 
 
 def check_installed(

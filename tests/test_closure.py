@@ -80,8 +80,10 @@ def test_versions_and_extras_asked_by_others_or_by_the_build(site: Path) -> None
 def test_paths_installed_twice(site: Path) -> None:
     _dist(site, "alpha", "0.1.0", files=("../../../bin/tool", "alpha/__init__.py"))
     _dist(site, "beta", "0.2.0", files=("../../../bin/tool", "beta/__init__.py"))
+    _dist(site, "ns-one", "1.0", files=("ns/__init__.py,sha256=same,10",))
+    _dist(site, "ns-two", "1.0", files=("ns/__init__.py,sha256=same,10",))
     dists = read_installed(site)
-    [clash] = overlaps(dists)
+    [clash] = overlaps(dists)  # not ns/__init__.py: the same bytes, whoever wrote it last
     assert (clash.path, clash.distributions) == ("bin/tool", ("alpha 0.1.0", "beta 0.2.0"))
     with pytest.raises(BuildError) as err:
         check_installed(dists, LINUX)
