@@ -10,7 +10,7 @@ import re
 import shlex
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,6 +38,8 @@ from .requires_python import excluded
 if TYPE_CHECKING:
     from .context import Context
 
+# Called with a parsed lock, its extras and groups before selection; raises to refuse it.
+PylockCheck = Callable[[Pylock, Sequence[str], Sequence[str] | None], None]
 LockFormat = Literal["pylock", "uv.lock", "requirements"]
 ArtifactKind = Literal["wheel", "sdist", "archive"]
 
@@ -292,12 +294,14 @@ def plan_from_pylock(
     groups: Sequence[str] | None = None,
     where: Path | None = None,
     project_dir: Path | None = None,
+    check: PylockCheck | None = None,
 ) -> LockPlan:
     """Select, for one target's environment and tags, the artifact of every package the lock
-    needs there, with its sha256. A `directory` package at `project_dir` is the project
-    itself (built and installed anyway) and is left out; any other is planned as a local
-    directory to build. The lock's and each package's requires-python must accept the
-    target's interpreter (`python_full_version` of `environment`)."""
+    needs there, with its sha256. `check` sees the lock first (the target's wheel policy).
+    A `directory` package at `project_dir` is the project itself (built and installed
+    anyway) and is left out; any other is planned as a local directory to build. The lock's
+    and each package's requires-python must accept the target's interpreter
+    (`python_full_version` of `environment`)."""
     where = where or source.path
     base = source.path.parent
     python = environment.get("python_full_version", "")
@@ -305,6 +309,8 @@ def plan_from_pylock(
     if message:
         raise LockError(message)
     project = project_dir.resolve() if project_dir is not None else None
+    if check is not None:
+        check(pylock, extras, groups)
     try:
         selected = list(
             pylock.select(
@@ -416,6 +422,7 @@ def plan_lock(
     find_links: Sequence[Path] = (),
     allow_unhashed: bool = False,
     project_dir: Path | None = None,
+    check: PylockCheck | None = None,
 ) -> LockPlan:
     """Read `source` (any supported format) and plan it for one target. A requirements file
     needs `ctx`: its pins are matched to files through the index, the cache or `find_links`."""
@@ -453,7 +460,12 @@ def plan_lock(
         )
         pylock = parse_pylock(data, source.path)
         return plan_from_pylock(
-            pylock, source, environment=environment, tags=tags, project_dir=project_dir
+            pylock,
+            source,
+            environment=environment,
+            tags=tags,
+            project_dir=project_dir,
+            check=check,
         )
     pylock = parse_pylock(load_pylock_data(source), source.path)
     extras = [canonicalize_name(e) for e in extras]
@@ -479,4 +491,5 @@ def plan_lock(
         extras=extras,
         groups=list(groups) if groups else None,
         project_dir=project_dir,
+        check=check,
     )

@@ -94,6 +94,7 @@ class BundleManifest:
     strip: tuple[str, ...] = ()
     allow_unhashed: bool = False
     local_packages: tuple[LocalPackage, ...] = ()
+    smoke_test: str | None = None  # "passed", or "skipped: <why>"
     pack_version: str = __version__
     schema: int = SCHEMA_VERSION
 
@@ -165,6 +166,7 @@ class BundleManifest:
                     get.list_of(obj, "local_packages", dict) if "local_packages" in obj else []
                 )
             ),
+            smoke_test=get.opt_text(obj, "smoke_test"),
             pack_version=get.text(obj, "pack_version"),
         )
 

@@ -178,8 +178,9 @@ def test_pip_lock_of_the_project_builds_and_runs(
     proc = build(project, python_archive, session_cache)
     assert proc.returncode == 0, proc.stderr
     # The summary says which lock was used; one lock file: nothing to warn about.
-    [summary] = proc.stderr.splitlines()
+    summary, timing = proc.stderr.splitlines()
     assert summary.startswith(f"built piplocked 0.1.0 for {host_target()} from pylock.toml: ")
+    assert timing.endswith("s; launchers: piplocked")
     root = unpack(Path(proc.stdout.strip()), tmp_path / "out")
     run = run_app(root / "bin" / "piplocked")
     assert run.stdout == "hello from piplocked with pyflakes 3.2.0\n", run.stderr
