@@ -58,6 +58,7 @@ class BuildInfo(TypedDict):
 
 class _Optional(TypedDict, total=False):
     smoke_test: str | None  # absent in bundles built before it was recorded
+    local_packages: list[LocalPackageInfo]  # absent in bundles of earlier pack versions
 
 
 class BundleInfo(_Optional):
@@ -74,7 +75,6 @@ class BundleInfo(_Optional):
     isolated: bool
     strip: list[str]
     allow_unhashed: bool
-    local_packages: list[LocalPackageInfo]  # absent in bundles of earlier pack versions
     pack_version: str
     build: BuildInfo
 
