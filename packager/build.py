@@ -5,19 +5,23 @@ step lives in its own module; this one only decides the order and what is staged
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import parse_wheel_filename
+
 from pack_runtime.filelist import write_files_list
 from pack_runtime.signatures import signature_path
 
-from ._fs import atomic_write_bytes, remove_tree
+from ._fs import atomic_write_bytes, remove_tree, sha256_file
 from .archive import ArchiveOptions, Artifact, mtime_from_env, sha256_sidecar, write_archive
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
+    check_own_scripts,
     discover_entry_points,
     install_app_layer,
     select_entry_points,
@@ -27,6 +31,7 @@ from .bundle import (
     write_launchers,
 )
 from .channel import publish
+from .closure import check_installed, read_installed
 from .config import PackConfig, read_pyproject
 from .context import Context
 from .crossplan import (
@@ -45,8 +50,14 @@ from .errors import BuildError, ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint, LauncherSettings
 from .lockfile import LockPlan, LockSource, find_lock
-from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
+from .manifest import BuildInfo, BundleManifest, LocalPackage, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
+from .project import (
+    ProjectMetadata,
+    check_lock_covers_project,
+    check_requires_python,
+    load_project,
+)
 from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
 from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
@@ -88,6 +99,7 @@ class BuildResult:
     entry_points: tuple[str, ...]
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
+    lock: str = ""  # the lock file used, relative to the project when inside it
 
     @property
     def artifact(self) -> Artifact:
@@ -101,6 +113,7 @@ class BuildResult:
         return {
             "name": self.name,
             "version": self.version,
+            "lock": self.lock,
             "artifacts": [
                 {
                     "path": str(t.artifact.path),
@@ -145,9 +158,9 @@ def bundle_manifest(
     entry_points: list[EntryPoint],
     epoch: int,
     smoke: str | None = None,
+    local_packages: tuple[LocalPackage, ...] = (),
 ) -> BundleManifest:
     a = runtime.archive
-    lock_path = plan.source.path
     return BundleManifest(
         name=cfg.name,
         version=version,
@@ -162,16 +175,21 @@ def bundle_manifest(
             freethreaded=a.freethreaded,
         ),
         lock=LockRef(
-            path=lock_path.relative_to(cfg.project_dir).as_posix()
-            if lock_path.is_relative_to(cfg.project_dir)
-            else lock_path.name,
+            path=lock_label(cfg, plan.source),
             format=plan.source.format,
             sha256=plan.source.sha256,
         ),
         entry_points=tuple(
-            ManifestEntryPoint(ep.name, ep.module, ep.attr or None, ep.distribution)
+            ManifestEntryPoint(
+                ep.name,
+                ep.module,
+                ep.attr or None,
+                ep.distribution,
+                f"venv/bin/{ep.executable}" if ep.executable else None,
+            )
             for ep in entry_points
         ),
+        local_packages=local_packages,
         build=BuildInfo.from_epoch(epoch),
         self_command=cfg.self_command,
         env=dict(cfg.env),
@@ -181,6 +199,43 @@ def bundle_manifest(
         allow_unhashed=cfg.allow_unhashed,
         smoke_test=smoke,
     )
+
+
+def lock_label(cfg: PackConfig, source: LockSource) -> str:
+    path = source.path
+    if path.is_relative_to(cfg.project_dir):
+        return path.relative_to(cfg.project_dir).as_posix()
+    return path.name
+
+
+def report_lock(ctx: Context, cfg: PackConfig, source: LockSource) -> None:
+    """Say which lock the build uses; when discovery passed over others, which and how to
+    choose."""
+    ctx.reporter.step(f"Using the lock {lock_label(cfg, source)} ({source.format})")
+    if source.ignored:
+        others = ", ".join(p.relative_to(cfg.project_dir).as_posix() for p in source.ignored)
+        ctx.reporter.warn(
+            f"{cfg.project_dir} has several lock files: using {lock_label(cfg, source)}, "
+            f'ignoring {others}; choose one with [tool.pack] lock = "..." in {cfg.pyproject.name}'
+        )
+
+
+def check_against_project(
+    ctx: Context, project: ProjectMetadata, tp: TargetPlan, lock: LockSource, plan: LockPlan
+) -> None:
+    """The lock plan of one target satisfies what the project declares (its dependencies for
+    the chosen extras and groups, markers evaluated for that target)."""
+    if plan.project_listed:
+        ctx.reporter.detail(
+            f"{lock.path.name} lists the project itself; it is left out of the lock and its "
+            "wheel is built from the project instead"
+        )
+    if project.dynamic_dependencies:
+        ctx.reporter.detail(
+            "the project's dependencies are dynamic: the lock is checked against them only "
+            "once its wheel is installed"
+        )
+    check_lock_covers_project(project, plan, tp.env.markers)
 
 
 def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
@@ -238,7 +293,9 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     epoch = mtime_from_env(ctx.environ)
 
     # Plan: everything that can fail on bad input fails before the slow steps.
+    check_own_scripts(cfg.entry_points, cfg.project_scripts, cfg.has_build_system, cfg.pyproject)
     lock = find_lock(cfg.project_dir, cfg.lock)
+    report_lock(ctx, cfg, lock)
     for extra in cfg.local_extra_deps:
         if not extra.exists():
             raise ConfigError(
@@ -246,6 +303,9 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             )
     update_signers = _check_signing(cfg, options)
     plans = [plan_target(ctx, cfg, t, force_cross=options.cross_install) for t in targets]
+    project = load_project(cfg.pyproject, cfg.extras, cfg.groups)
+    for tp in plans:
+        check_requires_python(project, tp.archive.version)
     lock_plans = [
         plan_environment(
             ctx,
@@ -259,6 +319,8 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         )
         for tp in plans
     ]
+    for tp, plan in zip(plans, lock_plans, strict=True):
+        check_against_project(ctx, project, tp, lock, plan)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir))
@@ -305,6 +367,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         entry_points=apps.entry_point_names,
         seconds=time.monotonic() - started,
         provisioned=provisioned,
+        lock=lock_label(cfg, lock),
     )
 
 
@@ -319,8 +382,11 @@ class _AppWheels:
         self.ctx, self.cfg, self.work, self.find_links = ctx, cfg, work, find_links
         self.built: dict[Path, tuple[list[Path], str | None]] = {}
         self.entry_point_names: tuple[str, ...] = ()
+        self.local_packages: tuple[LocalPackage, ...] = ()  # what bundle.json records
 
-    def files(self, python: Runtime, tp: TargetPlan) -> tuple[list[Path], str | None]:
+    def files(
+        self, python: Runtime, tp: TargetPlan, plan: LockPlan
+    ) -> tuple[list[Path], str | None]:
         for files, version in self.built.values():
             if all(f.name.endswith("-none-any.whl") for f in files):
                 return files, version
@@ -338,6 +404,10 @@ class _AppWheels:
                 files.append(wheel)
                 if version is None:
                     version = wheel.name.split("-")[1]
+            local_wheels, self.local_packages = local_package_wheels(
+                self.ctx, self.cfg, plan, work, python, find_links=self.find_links
+            )
+            files += local_wheels
             files += local_extra_wheels(
                 self.ctx, self.cfg, work, python, find_links=self.find_links
             )
@@ -392,7 +462,7 @@ def _build_target(
     )
     runtime, env_entry = layers.runtime, layers.env
     python = layers.builder or runtime  # the interpreter that runs during the build
-    app_files, version = apps.files(python, tp)
+    app_files, version = apps.files(python, tp, plan)
     if version is None:
         raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
 
@@ -402,7 +472,10 @@ def _build_target(
     stage_layers(root, runtime, env_entry / "venv", hardlink=True, builder=layers.builder)
     install_app_layer(ctx, root / "venv", runtime, app_files, python_platform=tp.python_platform)
 
-    available = discover_entry_points(site_packages(root / "venv", runtime))
+    site = site_packages(root / "venv", runtime)
+    installed = read_installed(site, root / "venv")
+    check_installed(installed, tp.env.markers, {cfg.name: cfg.extras})
+    available = discover_entry_points(site, installed)
     entry_points = select_entry_points(
         available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
     )
@@ -429,7 +502,9 @@ def _build_target(
     ctx.reporter.detail(f"{checked} binaries checked: all for {target}")
     why_not = why_not_runnable(target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
-    manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch, smoke)
+    manifest = bundle_manifest(
+        cfg, version, target, runtime, plan, entry_points, epoch, smoke, apps.local_packages
+    )
     manifest = dataclasses.replace(
         manifest, update_signers=update_signers, update_url=cfg.update_url
     )
@@ -557,6 +632,37 @@ def bundle_sbom(
             epoch=epoch,
         )
     )
+
+
+def local_package_wheels(
+    ctx: Context,
+    cfg: PackConfig,
+    plan: LockPlan,
+    work: Path,
+    runtime: Runtime,
+    *,
+    find_links: tuple[Path, ...] = (),
+) -> tuple[list[Path], tuple[LocalPackage, ...]]:
+    """The lock's `directory` packages (path dependencies, workspace members) built into
+    wheels with the build interpreter, and what bundle.json records of each."""
+    wheels: list[Path] = []
+    records: list[LocalPackage] = []
+    for i, directory in enumerate(plan.directories):
+        rel = Path(os.path.relpath(directory.path, cfg.project_dir.resolve())).as_posix()
+        ctx.reporter.step(f"Building the wheel of {directory.name} ({rel})")
+        wheel = build_wheel(
+            ctx, directory.path, work / f"local-{i}", runtime.exe, find_links=find_links
+        )
+        wheels.append(wheel)
+        records.append(
+            LocalPackage(
+                name=directory.name,
+                version=str(parse_wheel_filename(wheel.name)[1]),
+                path=rel,
+                sha256=sha256_file(wheel),
+            )
+        )
+    return wheels, tuple(records)
 
 
 def local_extra_wheels(

@@ -145,7 +145,8 @@ def build_command(
             a = t.artifact
             out(f"{a.path}")
             state.console.err.print(
-                f"built {result.name} {result.version} for {t.target}: {human_size(a.size)}, "
+                f"built {result.name} {result.version} for {t.target} from {result.lock}: "
+                f"{human_size(a.size)}, "
                 f"sha256 {a.sha256}; smoke test {t.smoke_test}",
                 highlight=False,
             )

@@ -33,11 +33,22 @@ class LockInfo(TypedDict):
     sha256: str
 
 
-class EntryPointInfo(TypedDict):
+class _EntryPointRequired(TypedDict):
     name: str
     module: str
     attr: str | None
     distribution: str
+
+
+class EntryPointInfo(_EntryPointRequired, total=False):
+    executable: str | None  # `venv/bin/<program>`: run directly, no Python
+
+
+class LocalPackageInfo(TypedDict):
+    name: str
+    version: str
+    path: str
+    sha256: str
 
 
 class BuildInfo(TypedDict):
@@ -50,6 +61,7 @@ class _Optional(TypedDict, total=False):
     smoke_test: str | None  # absent in bundles built before it was recorded
     update_signers: list[str]  # allowed_signers lines: who may sign this app's updates
     update_url: str | None  # the update channel's base URL (or directory)
+    local_packages: list[LocalPackageInfo]  # absent in bundles of earlier pack versions
 
 
 class BundleInfo(_Optional):

@@ -329,7 +329,7 @@ def _info_rows(info: BundleInfo, root: Path) -> list[tuple[str, str]]:
     version = py.get("version", "?")
     entry_points = []
     for ep in info["entry_points"]:
-        ref = ep["module"] + (f":{ep['attr']}" if ep.get("attr") else "")
+        ref = ep.get("executable") or ep["module"] + (f":{ep['attr']}" if ep.get("attr") else "")
         entry_points.append(f"{ep['name']} -> {ref}")
     rows = [
         ("name", info["name"]),
