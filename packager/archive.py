@@ -29,6 +29,10 @@ from typing import IO, Literal, cast, get_args
 
 import zstandard
 
+from pack_runtime.archive import open_tar
+from pack_runtime.errors import ChecksumError as RuntimeChecksumError
+from pack_runtime.errors import StubError
+
 from . import cache as cache_mod
 from ._fs import atomic_write_text, remove_tree, staged_dir, staged_file
 from .errors import BuildError, ChecksumError, ConfigError, UnsafeArchiveError
@@ -632,7 +636,7 @@ def _write_dir(root: Path, entries: list[_Entry], dest: Path, options: ArchiveOp
     return Artifact(dest, "", size, "dir")
 
 
-MemberKind = Literal["file", "link", "dir", "other"]
+MemberKind = Literal["file", "link", "dir", "hardlink", "other"]
 
 
 @dataclass(frozen=True)
@@ -648,6 +652,8 @@ class Member:
     target: str = ""
     sha256: str = ""
     data: bytes | None = None
+    mode: int = 0  # permission bits, with setuid/setgid/sticky
+    nlink: int = 1
 
 
 def read_bundle(
@@ -680,7 +686,7 @@ def _read_dir(root: Path, digests: bool, keep: Callable[[str], bool]) -> Iterato
             if stat.S_ISLNK(st.st_mode):
                 yield Member(rel, "link", target=str(Path(child.path).readlink()))
             elif stat.S_ISDIR(st.st_mode):
-                yield Member(rel, "dir")
+                yield Member(rel, "dir", mode=stat.S_IMODE(st.st_mode))
                 yield from walk(Path(child.path), rel + "/")
             elif stat.S_ISREG(st.st_mode):
                 wanted = keep(rel)
@@ -688,7 +694,17 @@ def _read_dir(root: Path, digests: bool, keep: Callable[[str], bool]) -> Iterato
                 if digests or wanted:
                     with open(child.path, "rb") as f:
                         digest, data = _consume(f, wanted)
-                yield Member(rel, "file", st.st_size, bool(st.st_mode & 0o111), "", digest, data)
+                yield Member(
+                    rel,
+                    "file",
+                    st.st_size,
+                    bool(st.st_mode & 0o111),
+                    "",
+                    digest,
+                    data,
+                    stat.S_IMODE(st.st_mode),
+                    st.st_nlink,
+                )
             else:
                 yield Member(rel, "other")
 
@@ -708,7 +724,7 @@ def _consume(f: IO[bytes], keep: bool) -> tuple[str, bytes | None]:
 def _read_archive(archive: Path, digests: bool, keep: Callable[[str], bool]) -> Iterator[Member]:
     top: str | None = None
     try:
-        with _open_tar(archive) as tar:
+        with open_tar(archive) as tar:
             for info in tar:
                 name = info.name.rstrip("/")
                 parts = name.split("/")
@@ -734,42 +750,20 @@ def _read_archive(archive: Path, digests: bool, keep: Callable[[str], bool]) -> 
                         f = tar.extractfile(info)
                         assert f is not None
                         digest, data = _consume(f, wanted)
-                    yield Member(rel, "file", info.size, bool(info.mode & 0o111), "", digest, data)
+                    yield Member(
+                        rel, "file", info.size, bool(info.mode & 0o111), "", digest, data, info.mode
+                    )
                 elif info.issym():
                     yield Member(rel, "link", target=info.linkname)
                 elif info.isdir():
-                    yield Member(rel, "dir")
+                    yield Member(rel, "dir", mode=info.mode)
+                elif info.islnk():
+                    yield Member(rel, "hardlink", target=info.linkname)
                 else:
                     yield Member(rel, "other", info.size)
-    except (
-        tarfile.TarError,
-        zstandard.ZstdError,
-        EOFError,
-        lzma.LZMAError,
-        zlib.error,
-        OSError,
-    ) as exc:
+    except RuntimeChecksumError as exc:
+        raise ChecksumError(f"{exc}; re-download or rebuild it") from exc
+    except (StubError, OSError) as exc:
         raise ChecksumError(
             f"{archive}: not a readable archive ({exc}); re-download or rebuild it"
         ) from exc
-
-
-@contextlib.contextmanager
-def _open_tar(archive: Path) -> Iterator[tarfile.TarFile]:
-    if archive.name.endswith(".tar.zst"):
-        with open(archive, "rb") as raw:
-            # A pack archive is several concatenated frames (see the module docstring).
-            reader = zstandard.ZstdDecompressor().stream_reader(
-                raw, read_size=_CHUNK, read_across_frames=True
-            )
-            with tarfile.open(fileobj=reader, mode="r|", encoding="utf-8") as tar:
-                yield tar
-    else:
-        # Through GzipFile/LZMAFile, which read every member/stream: tarfile's own "r|gz"
-        # stops after the first.
-        opener = gzip.GzipFile if archive.name.endswith(".tar.gz") else lzma.LZMAFile
-        with (
-            opener(archive, "rb") as decompressed,
-            tarfile.open(fileobj=decompressed, mode="r|", encoding="utf-8") as tar,
-        ):
-            yield tar

@@ -48,3 +48,9 @@ class UnsafeArchiveError(PackError):
     """An archive that comes in tries to write outside its target."""
 
     exit_code = 4
+
+
+class DiskError(PackError):
+    """The disk refused a write: full, over quota or read-only. Nothing half-written is kept."""
+
+    exit_code = 6

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .resources import render, template
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OBJECT_REF = re.compile(r"^(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?(\[.*\])?$")
 
 
@@ -18,6 +19,20 @@ class EntryPoint:
     module: str
     attr: str  # may be dotted: obj.method; "" runs the module as __main__
     distribution: str
+    # A program the distribution installs in the venv's bin/ (ruff, uv): run directly.
+    executable: str = ""
+
+    @classmethod
+    def program(cls, name: str, distribution: str) -> EntryPoint:
+        """`venv/bin/<name>`, a native executable (or any script) a wheel installs."""
+        return cls(name, "", "", distribution, executable=name)
+
+    @property
+    def reference(self) -> str:
+        """`module:attr`, `module`, or `venv/bin/<program>`, as messages show it."""
+        if self.executable:
+            return f"venv/bin/{self.executable}"
+        return self.module + (f":{self.attr}" if self.attr else "")
 
     @classmethod
     def parse(cls, name: str, value: str, distribution: str) -> EntryPoint:
@@ -28,7 +43,13 @@ class EntryPoint:
 
 
 def sh_quote(value: str) -> str:
+    """`value` as one sh word, whatever it holds (`$(`, backticks, quotes, newlines)."""
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _comment_text(value: str) -> str:
+    """`value` made safe for a `#` comment line: a newline would end the comment."""
+    return "".join(c if c.isprintable() else "?" for c in value)
 
 
 def python_code(ep: EntryPoint) -> str:
@@ -64,11 +85,13 @@ def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
     # Not isolated: PYTHONPATH is the point; still no user site and no cwd on sys.path.
     flags = "-I" if s.isolated else ("-P -s" if s.python_minor >= (3, 11) else "-s")
     for key in sorted(s.env):
+        if not _ENV_NAME.match(key):
+            raise ValueError(f"{key!r} is not a variable name")  # config.py refuses it first
         setup.append(f"{key}={sh_quote(s.env[key])}")
         setup.append(f"export {key}")
     if s.prepend_path:
-        dirs = ":".join(f"$root/{p.strip('/')}" for p in s.prepend_path)
-        setup.append(f'PATH="{dirs}${{PATH:+:$PATH}}"')
+        dirs = ":".join(f'"$root"/{sh_quote(p.strip("/"))}' for p in s.prepend_path)
+        setup.append(f'PATH={dirs}"${{PATH:+:$PATH}}"')
         setup.append("export PATH")
     self_block = ""
     if s.self_command:
@@ -79,15 +102,19 @@ def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
     text = render(
         template("launcher.sh"),
         {
-            "ENTRY": ep.name,
-            "NAME": s.name,
-            "VERSION": s.version,
+            "ENTRY_TEXT": _comment_text(ep.name),
+            "ENTRY_Q": sh_quote(ep.name),
+            "NAME_TEXT": _comment_text(s.name),
+            "VERSION_TEXT": _comment_text(s.version),
             # Not isolated keeps PYTHONPATH for the app and its children; PYTHONHOME always goes.
             "UNSET": "PYTHONHOME PYTHONPATH" if s.isolated else "PYTHONHOME",
             "SETUP": "\n".join(s for s in setup if s),
             "SELF": self_block,
-            "FLAGS": flags,
-            "CODE": python_code(ep),
+            "COMMAND": (
+                f'"$root/venv/bin/{ep.executable}"'
+                if ep.executable
+                else f'"$root/venv/bin/python" {flags} -c \'{python_code(ep)}\' "$0"'
+            ),
         },
     )
     return text.replace("\n\n\n", "\n\n").encode()

@@ -26,10 +26,9 @@ def runtime_stub_package() -> Path:
 
 
 def render(text: str, values: dict[str, str]) -> str:
-    """Replace each `@KEY@` in `text`; a placeholder left unreplaced is a bug in pack."""
-    for key, value in values.items():
-        text = text.replace(f"@{key}@", value)
-    leftover = re.findall(r"@[A-Z][A-Z_]*@", text)
-    if leftover:
-        raise AssertionError(f"template placeholders not filled: {leftover}")
-    return text
+    """Replace each `@KEY@` of the template `text` in one pass (a value is never scanned for
+    placeholders: it may hold `@` signs); a placeholder without a value is a bug in pack."""
+    missing = sorted(set(re.findall(r"@([A-Z][A-Z_]*)@", text)) - values.keys())
+    if missing:
+        raise AssertionError(f"template placeholders not filled: {missing}")
+    return re.sub(r"@([A-Z][A-Z_]*)@", lambda m: values[m[1]], text)

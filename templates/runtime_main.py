@@ -1,4 +1,4 @@
-"""`.pack/runtime/__main__.py` of every bundle: `python -I .pack/runtime ARGS` runs this file
+"""`.pack/runtime/__main__.py` of every bundle: `python -I -S .pack/runtime ARGS` runs this file
 with .pack/runtime first on sys.path, so the pack_runtime package beside it is importable."""
 
 import sys

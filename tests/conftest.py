@@ -11,6 +11,8 @@ import pytest
 
 from tests.helpers.bundles import APPS, Built, run_pack
 from tests.helpers.python_archive import make_python_archives
+from tests.helpers.sshkeys import Keys, make_keys
+from tests.helpers.tls import LocalCA, make_ca
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +87,12 @@ def aarch64_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.helpers.aarch64_archive import make_aarch64_archive
 
     return make_aarch64_archive(tmp_path_factory.mktemp("pbs-aarch64"))
+
+
+@pytest.fixture(scope="session")
+def ssh_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    """SSH keys made with ssh-keygen once per session: alice, bob, carol (encrypted)."""
+    return make_keys(tmp_path_factory.mktemp("ssh-keys"))
 
 
 # Interpreter fetcher fixtures (issue 3): a release mirror laid out as <base>/<tag>/<file>,
@@ -301,3 +309,11 @@ def fault_server() -> _Iterator[FaultServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
+    """A certificate authority and a 127.0.0.1 certificate made for this session (https tests)."""
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command is needed to make a test CA (.ci/run installs it)")
+    return make_ca(tmp_path_factory.mktemp("ca"))

@@ -358,7 +358,7 @@ def test_reader_rejects_what_is_not_a_bundle(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"is not a pack archive \(\.tar\.zst"):
         list(read_bundle(tmp_path / "x.zip"))
     (tmp_path / "broken.tar.zst").write_bytes(zstandard.ZstdCompressor().compress(b"x" * 1000))
-    with pytest.raises(ChecksumError, match=r"broken\.tar\.zst: not a readable archive"):
+    with pytest.raises(ChecksumError, match=r"broken\.tar\.zst: not a readable tar archive"):
         list(read_bundle(tmp_path / "broken.tar.zst"))
 
 

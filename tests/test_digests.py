@@ -36,7 +36,7 @@ def test_digests_are_remembered_per_inode_and_mtime(tmp_path: Path) -> None:
     (first / "app.py").write_text("app\n")
     memo = _memo(first, cache)
     expected = scan_tree(first)
-    assert scan_tree(first, memo) == expected and memo.hits == 0
+    assert scan_tree(first, digest=memo) == expected and memo.hits == 0
     memo.save()
     stored = json.loads((cache / "rt" / STORE).read_text())
     assert sorted(stored["files"].values()) == sorted(
@@ -48,7 +48,7 @@ def test_digests_are_remembered_per_inode_and_mtime(tmp_path: Path) -> None:
     copy_tree(source, second, hardlink=True)
     (second / "app.py").write_text("changed app\n")
     memo = _memo(second, cache)
-    assert scan_tree(second, memo) == scan_tree(second)
+    assert scan_tree(second, digest=memo) == scan_tree(second)
     assert memo.hits == 3
 
     # Changed in place (new mtime): hashed again, and the new digest is the right one.
@@ -56,7 +56,7 @@ def test_digests_are_remembered_per_inode_and_mtime(tmp_path: Path) -> None:
     os_py.write_text("edited\n")
     os.utime(os_py, ns=(5, 5))
     memo = _memo(second, cache)
-    entries = {e.path: e.sha256 for e in scan_tree(second, memo)}
+    entries = {e.path: e.sha256 for e in scan_tree(second, digest=memo)}
     assert entries["python/lib/os.py"] == sha256_of(os_py)
     assert memo.hits == 2
 
@@ -64,7 +64,7 @@ def test_digests_are_remembered_per_inode_and_mtime(tmp_path: Path) -> None:
     third = tmp_path / "b3"
     copy_tree(source, third)
     memo = _memo(third, cache)
-    assert scan_tree(third, memo) == scan_tree(third) and memo.hits == 0
+    assert scan_tree(third, digest=memo) == scan_tree(third) and memo.hits == 0
 
 
 def test_a_damaged_store_only_means_hashing(tmp_path: Path) -> None:
@@ -73,6 +73,6 @@ def test_a_damaged_store_only_means_hashing(tmp_path: Path) -> None:
         (tmp_path / "cache" / store).mkdir(parents=True)
         (tmp_path / "cache" / store / STORE).write_text(text)
     memo = _memo(bundle, tmp_path / "cache")
-    assert scan_tree(bundle, memo) == scan_tree(bundle) and memo.hits == 0
+    assert scan_tree(bundle, digest=memo) == scan_tree(bundle) and memo.hits == 0
     memo.save()
     assert json.loads((tmp_path / "cache" / "rt" / STORE).read_text())["version"] == 1

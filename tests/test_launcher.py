@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from packager.config import load_config
+from packager.errors import ConfigError
 from packager.launcher import EntryPoint, LauncherSettings, python_code, render_launcher
 
 PROBE = """
@@ -176,3 +178,133 @@ def test_symlinks_resolved_without_readlink(tmp_path: Path) -> None:
     code, out = run(links / "two", "hi", env={"PATH": str(tools)})
     assert code == 0
     assert out["env"]["PACK_BUNDLE_ROOT"] == str(root.resolve())  # type: ignore[index]
+
+
+HOSTILE = "$(touch pwned1)`touch pwned2`'\"\\\nsecond line; touch pwned3 @CODE@"
+
+
+def test_configuration_is_quoted_whatever_it_holds(tmp_path: Path) -> None:
+    root = make_bundle(
+        tmp_path,
+        env={"GREETING": HOSTILE},
+        prepend_path=("tools$(touch pwned4)", "new\nline", "q'uote", "`touch pwned5`"),
+    )
+    work = tmp_path / "cwd"
+    work.mkdir()
+    proc = subprocess.run(
+        [root / "bin/probe"],
+        cwd=work,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["env"]["GREETING"] == HOSTILE
+    real = str(root.resolve())
+    dirs = ["tools$(touch pwned4)", "new\nline", "q'uote", "`touch pwned5`"]
+    assert out["path"] == ":".join(f"{real}/{d}" for d in dirs) + ":/usr/bin:/bin"
+    assert list(work.iterdir()) == []
+    assert not list(tmp_path.rglob("pwned*"))
+
+
+def test_names_in_the_header_comment_cannot_add_lines(tmp_path: Path) -> None:
+    text = render_launcher(
+        EntryPoint("probe", "probe_app", "main", "probe"),
+        LauncherSettings(name="x\ntouch pwned", version="1\r\n2", python_minor=(3, 11)),
+    ).decode()
+    assert "\ntouch pwned" not in text
+    assert text.splitlines()[1].startswith(
+        "# probe: launcher of a pack bundle (x?touch pwned 1??2)"
+    )
+
+
+@pytest.mark.parametrize(
+    "dirname",
+    [
+        "ends in a newline\n",
+        "$(touch pwned) `x` 'q' \"d\" \\ * ? [a] ~ -x",
+        " leading space\ttab",
+    ],
+    ids=["newline", "shell-characters", "whitespace"],
+)
+def test_any_byte_in_the_bundle_path(tmp_path: Path, dirname: str) -> None:
+    root = make_bundle(tmp_path)
+    moved = root.rename(tmp_path / dirname)
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "app\n").symlink_to(moved / "bin" / "probe")
+    for launcher in (moved / "bin" / "probe", links / "app\n"):
+        code, out = run(launcher, "arg")
+        assert code == 0
+        assert out["env"]["PACK_BUNDLE_ROOT"] == str(moved.resolve())  # type: ignore[index]
+    assert not list(tmp_path.rglob("pwned*"))
+
+
+def test_a_non_utf8_byte_in_the_bundle_path(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path)
+    odd = os.fsencode(tmp_path) + b"/caf\xe9-\xff"
+    os.rename(os.fsencode(root), odd)  # noqa: PTH104 (a bytes path Path cannot hold)
+    proc = subprocess.run(
+        [odd + b"/bin/probe"], env={"PATH": "/usr/bin:/bin"}, capture_output=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)["env"]["PACK_BUNDLE_ROOT"]
+    assert os.fsencode(shown) == odd
+
+
+def test_an_unresolvable_symlink_is_an_error_not_a_guess(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path)
+    # Beside the link, a planted venv/bin/python that a guessed root would run.
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    planted = tmp_path / "venv" / "bin" / "python"
+    planted.write_text(f"#!/bin/sh\ntouch {tmp_path}/pwned\n")
+    planted.chmod(0o755)
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "app").symlink_to(root / "bin" / "probe")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = subprocess.run(
+        [links / "app"], env={"PATH": str(empty)}, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 127
+    assert proc.stderr == (
+        f"probe: cannot resolve the symlink {links}/app (no working readlink or ls on PATH, "
+        "or a loop)\n"
+    )
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_symlink_loop_is_an_error(tmp_path: Path) -> None:
+    make_bundle(tmp_path)
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    launcher = (tmp_path / "bundle" / "bin" / "probe").read_bytes()
+    script = tmp_path / "run-loop"
+    script.write_bytes(launcher)
+    script.chmod(0o755)
+    # Run the launcher's text with $0 pointing at the loop.
+    proc = subprocess.run(
+        ["/bin/sh", "-c", f'. "{script}"', str(tmp_path / "a")],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 127
+    assert "cannot resolve the symlink" in proc.stderr
+
+
+def test_a_colon_in_prepend_path_is_refused_by_the_config(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "1"\n[tool.pack]\nprepend-path = ["a:b"]\n'
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(tmp_path)
+    assert str(exc.value) == (
+        f"{tmp_path / 'pyproject.toml'}: [tool.pack] prepend-path: 'a:b' has a ':', which PATH "
+        "cannot hold in a directory name; rename the directory"
+    )

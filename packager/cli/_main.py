@@ -15,7 +15,7 @@ from ._app import app, state
 # Command modules register themselves on `app` when imported, in this order (the order of
 # `pack --help`). Only the invoked command's module is imported: `pack inspect` need not load
 # the build pipeline, the interpreter catalog and the HTTP client.
-COMMANDS = ("build", "cache", "fetch", "run", "inspect", "verify", "python")
+COMMANDS = ("build", "cache", "fetch", "run", "inspect", "verify", "python", "sbom")
 
 
 def load_commands(args: Sequence[str]) -> None:

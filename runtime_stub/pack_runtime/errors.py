@@ -3,6 +3,12 @@ the exit status its command ends with, so the status tells a script what went wr
 
 from __future__ import annotations
 
+import errno
+
+# A write refused by the disk itself, not by anything in the request: full, over quota, or
+# mounted read-only.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
 
 class StubError(Exception):
     """Root of every error the stub reports: a one-line message saying what was wrong, where,
@@ -34,3 +40,10 @@ class BrokenBundleError(StubError):
     """A new version failed its verification or its smoke test; it was not switched to."""
 
     exit_code = 5
+
+
+class DiskError(StubError):
+    """The disk refused a write (full, over quota, read-only), or would have: nothing was
+    switched, and what was written is removed."""
+
+    exit_code = 6

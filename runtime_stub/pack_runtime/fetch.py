@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import http.client
 import re
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .errors import ChecksumError, NetworkError, RefusedError, StubError
+from .errors import DISK_ERRNOS, ChecksumError, DiskError, NetworkError, RefusedError, StubError
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _CHUNK = 1 << 20
@@ -52,7 +53,7 @@ def _copy_hashing(src: IO[bytes], dest: Path) -> str:
     try:
         out = open(dest, "wb")  # noqa: SIM115 (closed by the `with` below; its error differs)
     except OSError as exc:
-        raise StubError(f"cannot write {dest}: {exc.strerror}") from exc
+        raise _write_error(dest, exc) from exc
     with out:
         while True:
             chunk = src.read(_CHUNK)
@@ -62,8 +63,13 @@ def _copy_hashing(src: IO[bytes], dest: Path) -> str:
             try:
                 out.write(chunk)
             except OSError as exc:
-                raise StubError(f"cannot write {dest}: {exc.strerror}") from exc
+                raise _write_error(dest, exc) from exc
     return h.hexdigest()
+
+
+def _write_error(dest: Path, exc: OSError) -> StubError:
+    kind = DiskError if exc.errno in DISK_ERRNOS else StubError
+    return kind(f"cannot write {dest}: {exc.strerror}")
 
 
 def _compare(source: str, expected: str, actual: str, copy: Path) -> None:
@@ -75,11 +81,15 @@ def _compare(source: str, expected: str, actual: str, copy: Path) -> None:
         )
 
 
-def fetch(source: str, into: Path, sha256: str | None = None) -> Path:
+def is_plain_http(source: str) -> bool:
+    return source.startswith("http://")
+
+
+def fetch(source: str, into: Path, sha256: str | None = None, cafile: str | None = None) -> Path:
     """Copy (or download) `source` into the directory `into`, check its sha256 and return
-    the copy."""
+    the copy. `cafile`: certificates to trust for https instead of the system's."""
     if is_url(source):
-        return _fetch_url(source, into, sha256)
+        return _fetch_url(source, into, sha256, _opener(cafile))
     return _fetch_file(Path(source), into, sha256)
 
 
@@ -107,10 +117,39 @@ def _with_suffix(url: str, suffix: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path=parts.path + suffix))
 
 
-def _open(url: str) -> http.client.HTTPResponse:
+class _NoDowngrade(urllib.request.HTTPRedirectHandler):
+    """Follows redirects, except from https to anything else: a redirect to http would hand
+    the download (and the digest beside it) to whoever sits on the path."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if req.full_url.startswith("https://") and not newurl.startswith("https://"):
+            raise RefusedError(
+                f"GET {req.full_url}: redirected to {newurl}, which is not https; refusing "
+                "to leave https (fix the server, or give the final https URL)"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _opener(cafile: str | None) -> urllib.request.OpenerDirector:
+    try:
+        context = ssl.create_default_context(cafile=cafile or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise RefusedError(f"cannot load the certificates in {cafile}: {exc}") from exc
+    return urllib.request.build_opener(_NoDowngrade(), urllib.request.HTTPSHandler(context=context))
+
+
+def _open(opener: urllib.request.OpenerDirector, url: str) -> http.client.HTTPResponse:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=TIMEOUT)
+        response: http.client.HTTPResponse = opener.open(request, timeout=TIMEOUT)
     except urllib.error.HTTPError as exc:
         raise NetworkError(f"GET {url}: HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
@@ -120,11 +159,15 @@ def _open(url: str) -> http.client.HTTPResponse:
     return response
 
 
-def _fetch_url(url: str, into: Path, sha256: str | None) -> Path:
-    name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name or "update"
+def _fetch_url(
+    url: str, into: Path, sha256: str | None, opener: urllib.request.OpenerDirector
+) -> Path:
+    name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
+    if name in ("", ".", "..") or "\0" in name:
+        name = "update"
     if sha256 is None:
         sums_url = _with_suffix(url, ".sha256")
-        with _open(sums_url) as response:
+        with _open(opener, sums_url) as response:
             try:
                 text = response.read(1 << 16).decode(errors="replace")
             except (OSError, http.client.HTTPException) as exc:
@@ -133,7 +176,7 @@ def _fetch_url(url: str, into: Path, sha256: str | None) -> Path:
     else:
         expected = check_digest_syntax(sha256)
     copy = into / name
-    with _open(url) as response:
+    with _open(opener, url) as response:
         length = response.headers.get("Content-Length")
         try:
             actual = _copy_hashing(response, copy)
@@ -145,3 +188,30 @@ def _fetch_url(url: str, into: Path, sha256: str | None) -> Path:
         )
     _compare(url, expected, actual, copy)
     return copy
+
+
+def read_small(source: str, limit: int, cafile: str | None = None) -> bytes:
+    """The bytes of a small file (a signature, a channel's latest.json) at a path or URL,
+    with the same https rules as archives; more than `limit` bytes is refused."""
+    if is_url(source):
+        with _open(_opener(cafile), source) as response:
+            try:
+                data = response.read(limit + 1)
+            except (OSError, http.client.HTTPException) as exc:
+                raise NetworkError(f"GET {source}: {exc}") from exc
+    else:
+        try:
+            with open(source, "rb") as f:
+                data = f.read(limit + 1)
+        except FileNotFoundError:
+            raise RefusedError(f"{source}: no such file") from None
+        except OSError as exc:
+            raise StubError(f"cannot read {source}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise RefusedError(f"{source} is larger than {limit} bytes; it is not what pack publishes")
+    return data
+
+
+def beside(source: str, suffix: str) -> str:
+    """The file published next to `source` (path or URL): `<source><suffix>`."""
+    return _with_suffix(source, suffix) if is_url(source) else source + suffix

@@ -1,12 +1,15 @@
 """The `.pack/files` list: every file and symlink of a bundle with its sha256 (or link target),
-one compact JSON object per line, sorted by path. Standard library only: it runs inside bundles
-(`self verify`) and pack imports it to write the list at build time."""
+and every empty directory, one compact JSON object per line, sorted by path; and the rules of
+what no bundle may hold whatever its list says (special mode bits, hard links, links out).
+Standard library only: it runs inside bundles (`self verify`) and pack imports it to write the
+list at build time and to verify archives."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import posixpath
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +28,9 @@ class FileListError(ValueError):
 
 @dataclass(frozen=True)
 class Entry:
-    """A regular file (`type` "file": sha256, size, mode "755" or "644") or a symlink
-    (`type` "link": target). `path` is POSIX, relative to the bundle root."""
+    """A regular file (`type` "file": sha256, size, mode "755" or "644"), a symlink
+    (`type` "link": target) or an empty directory (`type` "dir"). `path` is POSIX, relative
+    to the bundle root."""
 
     path: str
     type: str
@@ -38,6 +42,8 @@ class Entry:
     def to_json(self) -> str:
         if self.type == "link":
             obj: dict[str, Any] = {"path": self.path, "type": "link", "target": self.target}
+        elif self.type in ("dir", "other"):
+            obj = {"path": self.path, "type": self.type}
         else:
             obj = {
                 "path": self.path,
@@ -53,15 +59,45 @@ class Entry:
 class Report:
     """What differs between a tree and its list: paths, sorted. A file with other bytes or
     another mode, and a symlink with another target (or a file that became a link, or the
-    reverse) are `modified`."""
+    reverse) are `modified`. `unsafe`: "<path> (<why>)" for what no bundle may hold, listed
+    or not (see `unsafe_reason`)."""
 
     modified: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.modified or self.missing or self.unexpected)
+        return not (self.modified or self.missing or self.unexpected or self.unsafe)
+
+
+def unsafe_reason(kind: str, path: str, mode: int = 0o644, nlink: int = 1, target: str = "") -> str:
+    """Why an entry (`kind` file, dir, link, hardlink or other; `mode` its permission bits)
+    must not be in a bundle, or "". pack writes files 0644 or 0755, directories 0755, no hard
+    links and only relative links that stay inside: anything else was added or altered, and
+    `tar -xf` as root would install a setuid or world-writable file as such."""
+    if kind == "hardlink" or (kind == "file" and nlink > 1):
+        return "a hard link"
+    if kind == "other":
+        return "not a file, folder or symlink"
+    if kind in ("file", "dir"):
+        bits = [
+            name
+            for bit, name in ((0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky"))
+            if mode & bit
+        ]
+        if bits:
+            return f"mode {mode & 0o7777:04o}: {' and '.join(bits)}"
+        if mode & 0o022:
+            return f"mode {mode & 0o7777:04o}: writable by group or others"
+    if kind == "link":
+        if target.startswith("/"):
+            return f"a symlink to the absolute path {target!r}"
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if resolved == ".." or resolved.startswith("../"):
+            return f"a symlink out of the bundle ({target!r})"
+    return ""
 
 
 def mode_of(st_mode: int) -> str:
@@ -80,28 +116,47 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def scan_tree(root: Path, digest: Digest | None = None) -> list[Entry]:
-    """Describe every file and symlink below `root` except `.pack/files` itself, sorted by
-    path. Symlinks are recorded, never followed. `digest(path, stat)` gives a file's sha256
-    (default: read and hash it; the build passes one that remembers unchanged files)."""
+def scan_tree(
+    root: Path, unsafe: list[str] | None = None, *, digest: Digest | None = None
+) -> list[Entry]:
+    """Describe every file, symlink and empty directory below `root` except `.pack/files`
+    itself, sorted by path. Symlinks are recorded, never followed. With `unsafe`, what
+    `unsafe_reason` finds is appended to it (and entries of other kinds are listed as
+    "other") instead of being an error. `digest(path, stat)` gives a file's sha256 (default:
+    read and hash it; the build passes one that remembers unchanged files)."""
     hash_file = digest or (lambda path, st: sha256_of(path))
     root = Path(root)
+    real_root = Path(os.path.realpath(root))
     entries: list[Entry] = []
     pending = [(root, "")]
+
+    def flag(rel: str, why: str) -> None:
+        if why and unsafe is not None:
+            unsafe.append(f"{rel} ({why})")
+
     while pending:
         folder, prefix = pending.pop()
         with os.scandir(folder) as it:
             children = list(it)
+        if not children and prefix:
+            entries.append(Entry(prefix[:-1], "dir"))
         for child in children:
             rel = prefix + child.name
             st = child.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
-                entries.append(Entry(rel, "link", target=str(Path(child.path).readlink())))
+                target = str(Path(child.path).readlink())
+                entries.append(Entry(rel, "link", target=target))
+                why = unsafe_reason("link", rel, target=target)
+                if not why and not _inside(Path(os.path.realpath(child.path)), real_root):
+                    why = f"a symlink out of the bundle ({target!r}, through other links)"
+                flag(rel, why)
             elif stat.S_ISDIR(st.st_mode):
+                flag(rel, unsafe_reason("dir", rel, st.st_mode))
                 pending.append((Path(child.path), rel + "/"))
             elif stat.S_ISREG(st.st_mode):
                 if rel == FILES_LIST:
                     continue
+                flag(rel, unsafe_reason("file", rel, st.st_mode, st.st_nlink))
                 entries.append(
                     Entry(
                         rel,
@@ -111,10 +166,17 @@ def scan_tree(root: Path, digest: Digest | None = None) -> list[Entry]:
                         mode_of(st.st_mode),
                     )
                 )
+            elif unsafe is not None:
+                flag(rel, unsafe_reason("other", rel))
+                entries.append(Entry(rel, "other"))
             else:
                 raise FileListError(f"{child.path}: not a file, folder or symlink")
     entries.sort(key=lambda e: e.path)
     return entries
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def dumps(entries: list[Entry]) -> str:
@@ -125,7 +187,7 @@ def dumps(entries: list[Entry]) -> str:
 def write_files_list(root: Path, digest: Digest | None = None) -> None:
     """Write `root/.pack/files` describing the tree (atomically: temp file, then rename)."""
     target = Path(root) / FILES_LIST
-    text = dumps(scan_tree(root, digest))
+    text = dumps(scan_tree(root, digest=digest))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     try:
@@ -164,7 +226,9 @@ def parse_line(line: str, where: str) -> Entry:
         if mode not in ("755", "644"):
             raise FileListError(f"{where}: mode {mode!r} is not '755' or '644'")
         return Entry(path, "file", digest, size, mode)
-    raise FileListError(f"{where}: type {kind!r} is not 'file' or 'link'")
+    if kind == "dir":
+        return Entry(path, "dir")
+    raise FileListError(f"{where}: type {kind!r} is not 'file', 'link' or 'dir'")
 
 
 def loads(text: str, source: str = FILES_LIST) -> list[Entry]:
@@ -199,6 +263,10 @@ def compare(expected: list[Entry], actual: list[Entry]) -> Report:
 
 
 def verify_tree(root: Path) -> Report:
-    """Check the tree at `root` against its own `.pack/files`."""
+    """Check the tree at `root` against its own `.pack/files`, and for what no bundle may
+    hold."""
     root = Path(root)
-    return compare(read_files_list(root / FILES_LIST), scan_tree(root))
+    unsafe: list[str] = []
+    report = compare(read_files_list(root / FILES_LIST), scan_tree(root, unsafe))
+    report.unsafe = sorted(unsafe)
+    return report

@@ -1,6 +1,7 @@
 """`self update`: fetch a newer archive of the same app, check its sha256, unpack it beside the
-running bundle, verify and smoke-run it, move it into place and repoint the `current` symlink.
-Until the final rename of that symlink nothing the running version depends on is touched."""
+running bundle, verify it against its file list, ask, then smoke-run it, move it into place and
+repoint the `current` symlink. Nothing of the new version runs before the operator said yes, and
+until the final rename of that symlink nothing the running version depends on is touched."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from pathlib import Path
 from . import parentdir
 from .archive import safe_extract
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
-from .errors import BrokenBundleError, RefusedError, StubError
-from .fetch import check_digest_syntax, fetch
+from .errors import DISK_ERRNOS, BrokenBundleError, DiskError, RefusedError, StubError
+from .fetch import check_digest_syntax, fetch, is_plain_http
 from .filelist import FileListError, Report, verify_tree
 from .layout import Bundle
+from .signatures import check_update_signature
 
 SMOKE_TIMEOUT = 120.0
 
@@ -30,6 +32,8 @@ class Request:
     sha256: str | None = None  # None: read `<source>.sha256`
     launcher: str | None = None  # the entry the operator ran; smoke-run in the new version
     environ: Mapping[str, str] = field(default_factory=dict)  # for subprocesses (PATH)
+    signature: str | None = None  # None: `<source>.sig`, needed when the bundle has signers
+    version: str | None = None  # the version a channel offered: the archive must hold it
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class UpdateResult:
     not_switched: tuple[Path, ...] = ()  # `current` links left alone: the switch was declined
     up_to_date: bool = False  # the archive holds the running version: nothing was done
     reused: bool = False  # new_root already held this version, intact, from an earlier run
+    smoke_tested: bool = True  # False: the operator declined, so nothing of it was run
 
 
 def summarize(report: Report) -> str:
@@ -50,6 +55,7 @@ def summarize(report: Report) -> str:
         ("modified", report.modified),
         ("missing", report.missing),
         ("unexpected", report.unexpected),
+        ("unsafe", report.unsafe),
     ):
         if paths:
             parts.append(f"{len(paths)} {label}, e.g. {paths[0]}")
@@ -72,10 +78,11 @@ def _verify(bundle: Bundle) -> Report:
 
 def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> UpdateResult:
     """Update the app of `bundle` as `request` says; `log` receives progress and `confirm`
-    is asked before a `current` symlink is switched."""
+    is asked before anything of the new version runs (and a `current` symlink switched)."""
     if request.sha256 is not None:
         check_digest_syntax(request.sha256)
     info = _read_info(bundle.root, "the running bundle")
+    check_channel(request, signed=bool(info.get("update_signers")))
     name = info["name"]
     parent = bundle.real_root.parent
     with parentdir.locked(parent):
@@ -85,7 +92,8 @@ def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> U
         try:
             staging.mkdir()
         except OSError as exc:
-            raise StubError(
+            kind = DiskError if exc.errno in DISK_ERRNOS else StubError
+            raise kind(
                 f"cannot write in {parent} ({exc.strerror}); the new version is unpacked "
                 "beside the running one, so update needs write access there"
             ) from exc
@@ -93,6 +101,57 @@ def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> U
             return _update_locked(bundle, info, request, staging, log, confirm)
         finally:
             parentdir.remove_tree(staging)
+
+
+def _fetch_verified(request: Request, staging: Path, signers: list[str], log: Log) -> Path:
+    """The one step that decides whether the downloaded bytes are trusted: nothing is unpacked
+    before it returns. The digest must come from a channel an attacker on the download path
+    cannot rewrite: https for the `.sha256` beside the archive, or `--sha256` given by the
+    operator. A bundle with update signers also needs the archive's signature by one of them
+    (then the signature is the trust, and plain http will do)."""
+    check_channel(request, signed=bool(signers))
+    (staging / "download").mkdir()
+    cafile = request.environ.get("SSL_CERT_FILE")
+    archive = fetch(request.source, staging / "download", request.sha256, cafile)
+    if signers:
+        (staging / "signature").mkdir()
+        signer = check_update_signature(
+            request.source,
+            archive,
+            request.signature,
+            signers,
+            staging / "signature",
+            request.environ,
+        )
+        log(f"signed by {signer}, an update signer of this bundle")
+    elif request.signature is not None:
+        raise RefusedError(
+            "--signature was given, but this bundle has no update signers to check it "
+            "against; build it with update-signers in [tool.pack]"
+        )
+    return archive
+
+
+def check_channel(request: Request, *, signed: bool = False) -> None:
+    """Refuse a source whose digest an attacker on the path could rewrite with the archive."""
+    if is_plain_http(request.source) and request.sha256 is None and not signed:
+        raise RefusedError(
+            f"{request.source}: plain http can be altered on the way, and so can the .sha256 "
+            "beside it; use an https URL, or pass --sha256 HEX with the digest published "
+            "elsewhere"
+        )
+
+
+def destination(parent: Path, real: Path, old_version: str, top: Path, new_version: str) -> Path:
+    """Where the new version goes: a direct child of `parent`, named as the running bundle is
+    (/opt/app/1.4.2 -> /opt/app/1.5.0; /opt/app-1.4.2, an archive untarred in place, ->
+    /opt/app-1.5.0)."""
+    dest = parent / (new_version if real.name == old_version else top.name)
+    if dest.parent != parent or dest.name in ("", ".", ".."):
+        raise RefusedError(
+            f"{dest} is not a folder directly in {parent}; refusing to install there"
+        )
+    return dest
 
 
 def _update_locked(
@@ -109,8 +168,7 @@ def _update_locked(
     parent = real.parent
 
     log(f"fetching {source}")
-    (staging / "download").mkdir()
-    archive = fetch(source, staging / "download", request.sha256)
+    archive = _fetch_verified(request, staging, info.get("update_signers") or [], log)
     log("sha256 matches; unpacking")
     (staging / "tree").mkdir()
     top = safe_extract(archive, staging / "tree", request.environ)
@@ -122,6 +180,13 @@ def _update_locked(
         raise RefusedError(f"{source}: not a pack bundle ({top.name}/{missing[0]} is missing)")
     new_info = _read_info(top, source)
     new_version = new_info["version"]
+    if request.version is not None and new_version != request.version:
+        raise RefusedError(
+            f"{source} holds {new_info['name']} {new_version}, but the channel offered "
+            f"{request.version}; the channel is inconsistent or replays an old archive"
+        )
+    if info.get("update_signers") and not new_info.get("update_signers"):
+        log(f"warning: {new_version} has no update signers: its own updates need no signature")
     if new_info["name"] != name:
         raise RefusedError(
             f"{source} holds {new_info['name']} {new_version}, not {name}; "
@@ -143,17 +208,24 @@ def _update_locked(
             f"({summarize(report)}); the archive was built wrong or altered"
         )
 
-    # Keep the naming scheme of the running bundle: /opt/app/1.4.2 -> /opt/app/1.5.0, and
-    # /opt/app-1.4.2 (an archive untarred in place) -> /opt/app-1.5.0.
-    dest = parent / (new_version if real.name == old_version else top.name)
+    dest = destination(parent, real, old_version, top, new_version)
     reused = dest.exists() or dest.is_symlink()
     if reused:
         _check_reusable(Bundle(dest), name, new_version)
         log(f"{dest} already holds {name} {new_version}, intact; using it")
         candidate = Bundle(dest)
 
-    log(f"smoke-testing {name} {new_version}")
-    smoke_test(candidate, new_info, request.launcher, request.environ)
+    links = bundle.current_links()
+    question = (
+        f"Switch {', '.join(map(str, links))} from {old_version} to {new_version}?"
+        if links
+        else f"Install {name} {new_version} in {dest} (its smoke test runs it)?"
+    )
+    # Asked before the smoke test: that runs code of the new version.
+    accepted = confirm(question)
+    if accepted:
+        log(f"smoke-testing {name} {new_version}")
+        smoke_test(candidate, new_info, request.launcher, request.environ)
     if not reused:
         try:
             top.rename(dest)
@@ -161,14 +233,19 @@ def _update_locked(
             raise StubError(f"cannot move the new version to {dest}: {exc.strerror}") from exc
 
     new_root = Bundle(dest).real_root
-    links = bundle.current_links()
-    if links and confirm(
-        f"Switch {', '.join(map(str, links))} from {old_version} to {new_version}?"
-    ):
-        for link in links:
-            parentdir.repoint(link, new_root)
-        return UpdateResult(name, old_version, new_version, new_root, switched=links, reused=reused)
-    return UpdateResult(name, old_version, new_version, new_root, not_switched=links, reused=reused)
+    if not accepted:
+        return UpdateResult(
+            name,
+            old_version,
+            new_version,
+            new_root,
+            not_switched=links,
+            reused=reused,
+            smoke_tested=False,
+        )
+    for link in links:
+        parentdir.repoint(link, new_root)
+    return UpdateResult(name, old_version, new_version, new_root, switched=links, reused=reused)
 
 
 def _check_reusable(existing: Bundle, name: str, version: str) -> None:
@@ -203,7 +280,7 @@ def smoke_command(candidate: Bundle, info: BundleInfo, launcher: str | None) -> 
     if self_command and entries:
         entry = launcher if launcher in entries else entries[0]
         return [str(candidate.launcher(entry)), self_command, "info", "--json"]
-    return [str(candidate.venv_python), "-I", str(candidate.runtime_dir), "info", "--json"]
+    return [str(candidate.venv_python), "-I", "-S", str(candidate.runtime_dir), "info", "--json"]
 
 
 def smoke_test(

@@ -21,6 +21,7 @@ from pack_runtime.filelist import write_files_list
 from tests.helpers.bundles import Built, bwrap_argv, listing, unpack
 from tests.helpers.http_server import Server, serve
 from tests.helpers.tamper import add, chmod, delete, modify, retarget
+from tests.helpers.tls import LocalCA, server_context
 
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
@@ -115,8 +116,10 @@ def entries(app_dir: Path) -> list[str]:
 
 
 @pytest.fixture
-def server(newer_archive: Path) -> Iterator[Server]:
-    with serve(newer_archive.parent) as state:
+def server(newer_archive: Path, ca: LocalCA) -> Iterator[Server]:
+    """https: plain http needs --sha256. The stub trusts the test CA through SSL_CERT_FILE."""
+    with serve(newer_archive.parent, server_context(ca)) as state:
+        state.cafile = str(ca.ca_cert)
         yield state
 
 
@@ -224,9 +227,9 @@ def test_update_from_a_file_through_current(deployed: Deployed, newer_archive: P
     assert entries(deployed.app_dir) == sorted(["1.2.0", NEW_VERSION, "current"])
 
 
-def test_update_from_a_url_on_loopback(deployed: Deployed, server: Server) -> None:
+def test_update_from_a_url_on_loopback(deployed: Deployed, server: Server, ca: LocalCA) -> None:
     url = server.url(server.root / f"compiled-app-{NEW_VERSION}-x86_64-unknown-linux-gnu.tar.zst")
-    proc = run(deployed.launcher, "self", "update", url, "--yes")
+    proc = run(deployed.launcher, "self", "update", url, "--yes", SSL_CERT_FILE=str(ca.ca_cert))
     assert proc.returncode == 0, proc.stderr
     assert str(deployed.current.readlink()) == NEW_VERSION
     assert info_of(deployed.launcher)["version"] == NEW_VERSION
@@ -266,7 +269,7 @@ def _start_stalled_update(deployed: Deployed, server: Server) -> tuple[subproces
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env={**ENV, "SSL_CERT_FILE": server.cafile},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -22,13 +23,15 @@ class Server:
     stall: set[str] = field(default_factory=set)
     release: threading.Event = field(default_factory=threading.Event)
     hits: dict[str, int] = field(default_factory=dict)
+    cafile: str = ""  # over https: the CA file a client must trust (SSL_CERT_FILE)
 
     def url(self, path: Path) -> str:
         return self.base + "/" + urllib.parse.quote(path.relative_to(self.root).as_posix())
 
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[Server]:
+def serve(root: Path, tls: ssl.SSLContext | None = None) -> Iterator[Server]:
+    """Serve `root` over http, or https when given a server-side `tls` context."""
     state = Server(root)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -57,7 +60,10 @@ def serve(root: Path) -> Iterator[Server]:
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    scheme = "http" if tls is None else "https"
+    state.base = f"{scheme}://127.0.0.1:{httpd.server_address[1]}"
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield state
