@@ -148,6 +148,8 @@ def _sourceless(stdlib: Path) -> int:
             compiled[0].unlink()
             (here / name).unlink()
             count += 1
+        if cache.is_dir() and not any(cache.iterdir()):
+            cache.rmdir()  # emptied: a folder of its own, never a link into the cache
     return count
 
 

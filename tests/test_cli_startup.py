@@ -14,7 +14,13 @@ from packager import __version__
 from tests.helpers.bundles import Built
 
 HEAVY = ["typer", "rich", "httpx", "pbs_installer", "packager.build", "packager.pythons"]
-PIPELINE = ["httpx", "pbs_installer", "packager.build", "packager.pythons", "packager.envs"]
+PIPELINE = [
+    "httpx",
+    "pbs_installer",
+    "packager.build",
+    "packager.pythons",
+    "packager.envs",
+]
 
 
 def _loaded(
@@ -48,9 +54,9 @@ def test_version_with_other_options_still_answers() -> None:
 
 
 def test_help_lists_every_command_without_the_pipeline() -> None:
-    proc, loaded = _loaded(["--help"], PIPELINE)
+    proc, loaded = _loaded(["--help"], [*PIPELINE, "packager.sbom"])
     assert proc.returncode == 0
-    for command in ("build", "cache", "fetch", "run", "inspect", "verify", "python"):
+    for command in ("build", "cache", "fetch", "run", "inspect", "verify", "python", "sbom"):
         assert f" {command} " in proc.stdout
     assert loaded == []
 
