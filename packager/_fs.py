@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import PackError, disk_error
+
 _CHUNK = 1 << 20
 
 
@@ -108,6 +110,13 @@ def copy_tree(src: Path, dst: Path, *, hardlink: bool = False) -> None:
                 return d
             except OSError:
                 pass
-        return shutil.copy2(s, d)
+        try:
+            return shutil.copy2(s, d)
+        except OSError as exc:
+            # Raised as a PackError so that copytree stops here instead of collecting one
+            # error per remaining file (a full disk would otherwise be thousands).
+            raise disk_error(exc, f"writing {d}") or PackError(
+                f"copying {s} to {d} failed: {exc.strerror or exc}"
+            ) from exc
 
     shutil.copytree(src, dst, symlinks=True, copy_function=copy)
