@@ -4,13 +4,14 @@ step lives in its own module; this one only decides the order and what is staged
 
 from __future__ import annotations
 
-import tempfile
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pack_runtime.filelist import write_files_list
 
+from . import workdirs
 from ._fs import remove_tree
 from .archive import ArchiveOptions, Artifact, mtime_from_env, write_archive
 from .bundle import (
@@ -175,7 +176,10 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     # Execute. With --refresh the layers are provisioned inside the staging directory, so
     # they are removed with it and the cache is neither used nor changed for them.
     out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir))
+    for stale in workdirs.remove_stale(out_dir):
+        ctx.reporter.detail(f"removed {stale}, left by an interrupted build")
+    holding = contextlib.ExitStack()  # the work folder's lock, held until it is removed
+    work = holding.enter_context(workdirs.work_dir(out_dir))
     try:
         ephemeral = work / "layers" if options.refresh else None
         if ephemeral is not None:
@@ -249,6 +253,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         )
     finally:
         remove_tree(work)
+        holding.close()
     return BuildResult(
         name=cfg.name,
         version=version,
