@@ -112,11 +112,16 @@ def _source(path: Path) -> LockSource:
 
 
 def export_uv_lock(
-    source: LockSource, uv: Path, *, extras: Sequence[str] = (), groups: Sequence[str] = ()
+    source: LockSource,
+    uv: Path,
+    *,
+    extras: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Export uv.lock to pylock form with uv: the project itself left out, only the groups
     asked for (not uv's default `dev`), nothing editable, and the lock used as it is
-    (`--frozen`)."""
+    (`--frozen`). `env`: uv's environment (install.uv_env: its cache inside pack's)."""
     _check_selection(source.path.parent / "pyproject.toml", extras, groups)
     with tempfile.TemporaryDirectory(prefix="pack-export-") as tmp:
         out = Path(tmp) / "pylock.toml"
@@ -142,6 +147,7 @@ def export_uv_lock(
             argv,
             what=f"exporting {source.path} with uv",
             cwd=source.path.parent,
+            env=env,
             error=LockError,
             hint="check that uv.lock is up to date with pyproject.toml (uv lock)",
         )
@@ -337,7 +343,10 @@ def plan_lock(
             offline=ctx.offline,
         )
     if source.format == "uv.lock":
-        data = export_uv_lock(source, uv, extras=extras, groups=groups)
+        from .install import uv_env
+
+        env = uv_env(ctx) if ctx is not None else None
+        data = export_uv_lock(source, uv, extras=extras, groups=groups, env=env)
         pylock = parse_pylock(data, source.path)
         return plan_from_pylock(pylock, source, environment=environment, tags=tags)
     pylock = parse_pylock(load_pylock_data(source), source.path)

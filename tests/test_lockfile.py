@@ -5,6 +5,7 @@ requirements.txt matched to files through the real PyPI index, the cache or a wh
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -418,3 +419,16 @@ def test_find_lock_order_and_requirements_discovery(tmp_path: Path) -> None:
     (tmp_path / "pylock.toml").write_text("")
     assert find_lock(tmp_path, None).format == "pylock"
     assert find_lock(tmp_path, tmp_path / "requirements.txt").format == "requirements"
+
+
+def test_uv_export_keeps_its_cache_inside_pack_s(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "XDG_"))} | {
+        "HOME": str(home)
+    }
+    ctx = Context(cache_dir=tmp_path / "pack-cache", environ=environ)
+    plan = _plan(APPS / "compiled" / "uv.lock", "x86_64-unknown-linux-gnu", ctx=ctx)
+    assert plan.artifacts
+    assert not (home / ".cache").exists()
+    assert (tmp_path / "pack-cache" / "uv").is_dir()
