@@ -232,32 +232,38 @@ def test_prune_and_clean_remove_lock_files_nobody_holds(filled_cache: Path) -> N
 
 def test_a_lock_removed_while_waited_on_is_taken_again_on_the_new_file(tmp_path: Path) -> None:
     entry = tmp_path / "envs" / "key"
-    lock = entry.with_name("key.lock")
     with cache_mod.entry_lock(entry):
         waiter = subprocess.Popen(
             [sys.executable, "-c", WAIT_FOR_LOCK, str(entry)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
-        time.sleep(0.5)  # the waiter is blocked on the old lock file
-        old = lock.stat().st_ino
-        lock.unlink()  # what clean does while holding it
-    assert waiter.stdout is not None
-    out = waiter.stdout.read()
-    waiter.wait()
-    waiter.stdout.close()
-    assert out.startswith("locked ")
-    assert int(out.split()[1]) != old  # it holds the lock file now at the path
+        time.sleep(0.5)  # the waiter is blocked on the lock file
+        entry.with_name("key.lock").unlink()  # what clean does while holding it
+    assert waiter.stdin is not None and waiter.stdout is not None
+    try:
+        assert waiter.stdout.readline() == "locked\n"
+        # The waiter must hold the lock file that is at the path now, not the removed one:
+        # otherwise two processes would both think they own the entry.
+        with cache_mod.try_entry_lock(entry) as held:
+            assert not held
+    finally:
+        waiter.stdin.close()
+        waiter.wait()
+        waiter.stdout.close()
+    with cache_mod.try_entry_lock(entry) as held:
+        assert held
 
 
 WAIT_FOR_LOCK = """
-import os, sys
+import sys
 from pathlib import Path
-from packager.cache import entry_lock, _lock_path
-entry = Path(sys.argv[1])
-with entry_lock(entry):
-    print("locked", _lock_path(entry).stat().st_ino, flush=True)
+from packager.cache import entry_lock
+with entry_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.read()
 """
 
 
