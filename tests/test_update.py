@@ -177,3 +177,20 @@ def test_a_link_to_the_install_directory_inside_an_update_is_refused(tmp_path: P
         "the bundle's top folder); the archive is corrupt or malicious"
     )
     assert leftovers(d.app_dir) == []
+
+
+def test_the_unpacked_size_bound_is_configurable(tmp_path: Path) -> None:
+    d = deploy(tmp_path)
+    new = archive_of(make_bundle(tmp_path / "build", version="2.0"), tmp_path / "dist")
+    r = stub(d.root, "update", str(new), "--yes", "--max-size", "1M")
+    assert r.code == 4
+    assert r.err.splitlines()[-1].endswith(
+        ": refusing it: it unpacks to more than 1.0 MiB, the most pack accepts; the archive "
+        "is corrupt or malicious"
+    )
+    assert leftovers(d.app_dir) == []
+    r = stub(d.root, "update", str(new), "--yes", "--max-size", "lots")
+    assert r.code == 2
+    assert "argument --max-size: 'lots' is not a size; write e.g. 40G or 500M" in r.err
+    r = stub(d.root, "update", str(new), "--yes", "--max-size", "2G")
+    assert r.code == 0, r.err

@@ -21,6 +21,7 @@ from typing import NoReturn, TextIO
 from . import packages as packages_mod
 from . import remove as remove_mod
 from . import update as update_mod
+from .archive import Limits
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import RefusedError, StubError
 from .filelist import FileListError, verify_tree
@@ -120,6 +121,19 @@ def _add_verbose(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """`40G`, `500M`, `1T` or a number of bytes."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in _UNITS and value[-1:] else ""
+    number = value[: len(value) - len(unit)]
+    if not number.isdigit() or int(number) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; write e.g. 40G or 500M")
+    return int(number) * _UNITS[unit]
+
+
 def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -162,6 +176,13 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         "--sha256", metavar="HEX", help="expected digest (default: SOURCE.sha256 beside it)"
     )
     p.add_argument("--yes", action="store_true", help="switch `current` without asking")
+    p.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        type=_size,
+        default=None,
+        help="refuse an archive that unpacks to more than SIZE (e.g. 40G; default 16G)",
+    )
     p = sub.add_parser("remove", parents=[common], help="delete this bundle directory")
     p.add_argument(
         "--yes", action="store_true", help="do not ask; also remove a version `current` points at"
@@ -242,7 +263,9 @@ def _dispatch(ns: argparse.Namespace, inv: Invocation, con: Console) -> int:
         return cmd_packages(inv, con, as_json=ns.json)
     if command == "update":
         with _terminate_cleanly():
-            return cmd_update(inv, con, ns.source, sha256=ns.sha256, yes=ns.yes)
+            return cmd_update(
+                inv, con, ns.source, sha256=ns.sha256, yes=ns.yes, max_size=ns.max_size
+            )
     if command == "remove":
         with _terminate_cleanly():
             return cmd_remove(inv, con, yes=ns.yes)
@@ -376,9 +399,18 @@ def _asker(con: Console, yes: bool) -> tuple[Callable[[str], bool], list[str]]:
     return confirm, declined
 
 
-def cmd_update(inv: Invocation, con: Console, source: str, *, sha256: str | None, yes: bool) -> int:
+def cmd_update(
+    inv: Invocation,
+    con: Console,
+    source: str,
+    *,
+    sha256: str | None,
+    yes: bool,
+    max_size: int | None = None,
+) -> int:
     confirm, declined = _asker(con, yes)
-    request = update_mod.Request(source, sha256, inv.launcher, inv.environ)
+    limits = Limits() if max_size is None else Limits(max_unpacked=max_size)
+    request = update_mod.Request(source, sha256, inv.launcher, inv.environ, limits)
     result = update_mod.update(inv.bundle, request, log=con.note, confirm=confirm)
     label = f"{result.name} {result.new_version}"
     if result.up_to_date:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import parentdir
-from .archive import safe_extract
+from .archive import Limits, safe_extract
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import DISK_ERRNOS, BrokenBundleError, DiskError, RefusedError, StubError
 from .fetch import check_digest_syntax, fetch, is_plain_http
@@ -31,6 +31,7 @@ class Request:
     sha256: str | None = None  # None: read `<source>.sha256`
     launcher: str | None = None  # the entry the operator ran; smoke-run in the new version
     environ: Mapping[str, str] = field(default_factory=dict)  # for subprocesses (PATH)
+    limits: Limits = field(default_factory=Limits)  # bounds on unpacking the archive
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _update_locked(
     archive = _fetch_verified(request, staging)
     log("sha256 matches; unpacking")
     (staging / "tree").mkdir()
-    top = safe_extract(archive, staging / "tree", request.environ)
+    top = safe_extract(archive, staging / "tree", request.environ, request.limits)
     archive.unlink()
 
     candidate = Bundle(top)
