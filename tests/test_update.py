@@ -182,10 +182,10 @@ def test_a_link_to_the_install_directory_inside_an_update_is_refused(tmp_path: P
 def test_the_unpacked_size_bound_is_configurable(tmp_path: Path) -> None:
     d = deploy(tmp_path)
     new = archive_of(make_bundle(tmp_path / "build", version="2.0"), tmp_path / "dist")
-    r = stub(d.root, "update", str(new), "--yes", "--max-size", "1M")
+    r = stub(d.root, "update", str(new), "--yes", "--max-size", "4K")
     assert r.code == 4
     assert r.err.splitlines()[-1].endswith(
-        ": refusing it: it unpacks to more than 1.0 MiB, the most pack accepts; the archive "
+        ": refusing it: it unpacks to more than 4.0 KiB, the most pack accepts; the archive "
         "is corrupt or malicious"
     )
     assert leftovers(d.app_dir) == []
