@@ -179,7 +179,9 @@ def test_a_link_to_the_install_directory_inside_an_update_is_refused(tmp_path: P
     assert leftovers(d.app_dir) == []
 
 
-def test_the_unpacked_size_bound_is_configurable(tmp_path: Path) -> None:
+def test_the_unpacked_size_bound_is_configurable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = deploy(tmp_path)
     new = archive_of(make_bundle(tmp_path / "build", version="2.0"), tmp_path / "dist")
     r = stub(d.root, "update", str(new), "--yes", "--max-size", "4K")
@@ -191,6 +193,9 @@ def test_the_unpacked_size_bound_is_configurable(tmp_path: Path) -> None:
     assert leftovers(d.app_dir) == []
     r = stub(d.root, "update", str(new), "--yes", "--max-size", "lots")
     assert r.code == 2
-    assert "argument --max-size: 'lots' is not a size; write e.g. 40G or 500M" in r.err
+    # argparse prints usage errors itself, on the process's stderr
+    assert "argument --max-size: 'lots' is not a size; write e.g. 40G or 500M" in (
+        capsys.readouterr().err
+    )
     r = stub(d.root, "update", str(new), "--yes", "--max-size", "2G")
     assert r.code == 0, r.err
