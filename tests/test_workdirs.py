@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from packager import workdirs
 from tests.helpers.bundles import APPS, PACK, pack_env, run_pack
 
@@ -53,13 +55,19 @@ def test_only_unheld_leftovers_of_pack_s_own_kinds_are_removed(tmp_path: Path) -
     assert workdirs.remove_stale(dist) == [live]  # its builder died: the kernel dropped the lock
 
 
+@pytest.mark.parametrize(
+    ("point", "pattern"),
+    [("assembling", ".pack-build-*/*/venv"), ("writing the archive", ".*.tar.zst.*.partial")],
+)
 def test_a_build_killed_half_way_is_cleaned_up_by_the_next(
-    tmp_path: Path, python_archive: Path, session_cache: Path
+    tmp_path: Path, python_archive: Path, session_cache: Path, point: str, pattern: str
 ) -> None:
     project = tmp_path / "proj"
     shutil.copytree(APPS / "thirdparty", project)
     dist = tmp_path / "dist"
-    argv = ["build", str(project), "--out", str(dist), "--python-archive", str(python_archive)]
+    # Level 19 makes the archive step last seconds, long enough to be caught in it.
+    argv = ["build", str(project), "--out", str(dist), "--python-archive", str(python_archive),
+            "--compression-level", "19"]  # fmt: skip
     proc = subprocess.Popen(
         [*PACK, *argv],
         env=pack_env(session_cache),
@@ -70,19 +78,21 @@ def test_a_build_killed_half_way_is_cleaned_up_by_the_next(
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if list(dist.glob(".pack-build-*/*/venv")):  # assembling the bundle
+            if list(dist.glob(pattern)):
                 break
             time.sleep(0.02)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"the build ended before {point}"
     left = sorted(p.name for p in dist.iterdir())
-    assert left and all(name.startswith(".pack-build-") for name in left), left
+    assert left and all(name.startswith((".pack-build-", ".flakes")) for name in left), left
 
-    done = run_pack(["-v", *argv, "--json"], session_cache)
+    done = run_pack(["-v", *argv[:-2], "--json"], session_cache)  # default level: faster
     assert done.returncode == 0, done.stderr
     archive = Path(json.loads(done.stdout)["artifacts"][0]["path"])
     assert sorted(p.name for p in dist.iterdir()) == sorted(
         [archive.name, archive.name + ".sha256"]
     )
-    assert f"removed {dist}/{left[0]}, left by an interrupted build" in done.stderr
+    for name in left:
+        assert f"removed {dist}/{name}, left by an interrupted build" in done.stderr
