@@ -199,3 +199,16 @@ def test_the_unpacked_size_bound_is_configurable(
     )
     r = stub(d.root, "update", str(new), "--yes", "--max-size", "2G")
     assert r.code == 0, r.err
+
+
+def test_an_update_s_top_folder_must_be_its_name_and_version(tmp_path: Path) -> None:
+    (tmp_path / "opt").mkdir()
+    root = make_bundle(tmp_path / "opt", version="1.0")  # /opt/demo-1.0: named by the archive
+    new = archive_of(make_bundle(tmp_path / "build", version="2.0"), tmp_path / "d", top="other")
+    r = stub(root, "update", str(new), "--yes")
+    assert (r.code, r.err.splitlines()[-1]) == (
+        2,
+        f"error: the archive's top folder is 'other', not demo-2.0; refusing to install it in "
+        f"{tmp_path / 'opt'} under another name",
+    )
+    assert sorted(p.name for p in (tmp_path / "opt").iterdir()) == ["demo-1.0"]

@@ -122,11 +122,17 @@ def check_channel(request: Request) -> None:
         )
 
 
-def destination(parent: Path, real: Path, old_version: str, top: Path, new_version: str) -> Path:
+def destination(parent: Path, real: Path, old_version: str, top: Path, info: BundleInfo) -> Path:
     """Where the new version goes: a direct child of `parent`, named as the running bundle is
     (/opt/app/1.4.2 -> /opt/app/1.5.0; /opt/app-1.4.2, an archive untarred in place, ->
-    /opt/app-1.5.0)."""
-    dest = parent / (new_version if real.name == old_version else top.name)
+    /opt/app-1.5.0, the archive's top folder, which must then be `<name>-<version>`)."""
+    name, version = info["name"], info["version"]
+    if real.name != old_version and top.name != f"{name}-{version}":
+        raise RefusedError(
+            f"the archive's top folder is {top.name!r}, not {name}-{version}; refusing to "
+            f"install it in {parent} under another name"
+        )
+    dest = parent / (version if real.name == old_version else top.name)
     if dest.parent != parent or dest.name in ("", ".", ".."):
         raise RefusedError(
             f"{dest} is not a folder directly in {parent}; refusing to install there"
@@ -181,7 +187,7 @@ def _update_locked(
             f"({summarize(report)}); the archive was built wrong or altered"
         )
 
-    dest = destination(parent, real, old_version, top, new_version)
+    dest = destination(parent, real, old_version, top, new_info)
     reused = dest.exists() or dest.is_symlink()
     if reused:
         _check_reusable(Bundle(dest), name, new_version)
