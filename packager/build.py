@@ -14,6 +14,7 @@ from pack_runtime.filelist import write_files_list
 from . import workdirs
 from ._fs import remove_tree
 from .archive import ArchiveOptions, Artifact, mtime_from_env, write_archive
+from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
     discover_entry_points,
@@ -21,21 +22,33 @@ from .bundle import (
     select_entry_points,
     smoke_test,
     stage_layers,
+    swap_in_runtime,
     write_launchers,
 )
 from .config import PackConfig
 from .context import Context
+from .crossplan import (
+    TargetPlan,
+    archive_for,
+    archives_by_target,
+    check_builder,
+    needs_builder,
+    parse_glibc,
+    parse_targets,
+    target_environment,
+)
+from .emulation import why_not_runnable
 from .envs import plan_environment, provision_layers
-from .errors import ConfigError
+from .errors import BuildError, ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint, LauncherSettings
-from .lockfile import LockPlan, find_lock
+from .lockfile import LockPlan, LockSource, find_lock
 from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
 from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
 from .strip import apply_strip
-from .targets import Target, can_run_on_host, host_target, parse_target
+from .targets import Target, host_target
 from .venv import site_packages
 
 
@@ -46,17 +59,34 @@ class BuildOptions:
     smoke_test: bool = True
     refresh: bool = False  # provision the layers afresh in the staging dir; the cache is not used
     compression_threads: int = 0  # 0: all cores; the archive bytes do not depend on it
+    # Install and compile every target with a host interpreter, as for a target this host
+    # cannot run, even the host's own (checks that both paths give the same bundle).
+    cross_install: bool = False
+
+
+@dataclass(frozen=True)
+class TargetArtifact:
+    target: str
+    artifact: Artifact
+    smoke_test: str  # "passed" or "skipped: <why>"
 
 
 @dataclass(frozen=True)
 class BuildResult:
     name: str
     version: str
-    target: str
-    artifact: Artifact
+    artifacts: tuple[TargetArtifact, ...]
     entry_points: tuple[str, ...]
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def artifact(self) -> Artifact:
+        return self.artifacts[0].artifact
+
+    @property
+    def target(self) -> str:
+        return self.artifacts[0].target
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -64,31 +94,19 @@ class BuildResult:
             "version": self.version,
             "artifacts": [
                 {
-                    "path": str(self.artifact.path),
-                    "sha256": self.artifact.sha256,
-                    "size": self.artifact.size,
-                    "format": self.artifact.format,
-                    "target": self.target,
+                    "path": str(t.artifact.path),
+                    "sha256": t.artifact.sha256,
+                    "size": t.artifact.size,
+                    "format": t.artifact.format,
+                    "target": t.target,
+                    "smoke_test": t.smoke_test,
                 }
+                for t in self.artifacts
             ],
             "entry_points": list(self.entry_points),
             "seconds": round(self.seconds, 3),
             "provisioned": self.provisioned,
         }
-
-
-def _target(cfg: PackConfig) -> Target:
-    host = host_target()
-    if cfg.target is None:
-        return host
-    target = parse_target(cfg.target)
-    if target.os != host.os or target.arch != host.arch or target.libc != host.libc:
-        raise ConfigError(
-            f"building for {target} on a {host} host is not supported yet: the dependency "
-            "layer is installed and smoke-tested with the target's own interpreter; build on a "
-            f"{target} machine"
-        )
-    return target
 
 
 def obtain_interpreter_archive(ctx: Context, cfg: PackConfig, target: Target) -> InterpreterArchive:
@@ -99,7 +117,7 @@ def obtain_interpreter_archive(ctx: Context, cfg: PackConfig, target: Target) ->
         request=cfg.python,
         variant=cfg.python_variant,
         flavor=cfg.python_flavor,
-        archive=cfg.python_archive,
+        archive=archive_for(cfg.python_archives, target),
         target=target,
         mirror=cfg.python_mirror,
         pin_file=cfg.project_dir / PIN_FILE,
@@ -114,6 +132,7 @@ def bundle_manifest(
     plan: LockPlan,
     entry_points: list[EntryPoint],
     epoch: int,
+    smoke: str | None = None,
 ) -> BundleManifest:
     a = runtime.archive
     lock_path = plan.source.path
@@ -148,6 +167,7 @@ def bundle_manifest(
         isolated=cfg.isolated,
         strip=cfg.strip,
         allow_unhashed=cfg.allow_unhashed,
+        smoke_test=smoke,
     )
 
 
@@ -156,11 +176,53 @@ def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
     return base if fmt == "dir" else f"{base}.{fmt}"
 
 
+def obtain_builder_archive(
+    ctx: Context, cfg: PackConfig, archive: InterpreterArchive
+) -> InterpreterArchive:
+    """The host interpreter that installs and compiles for a target this host cannot run:
+    the target's own archive when it is the host's, else a --python-archive for the host,
+    else the same minor version fetched (or pinned) for the host like any interpreter."""
+    host = host_target()
+    if archive.triple == host.triple:
+        return archive
+    given = archives_by_target(cfg.python_archives).get(host.triple)
+    major, minor = archive.minor
+    builder = obtain_interpreter(
+        ctx,
+        request=None if given else f"{major}.{minor}{'t' if archive.freethreaded else ''}",
+        variant=None,
+        flavor=None if given else cfg.python_flavor,
+        archive=given,
+        target=host,
+        mirror=cfg.python_mirror,
+        pin_file=cfg.project_dir / PIN_FILE,
+    )
+    check_builder(archive, builder)
+    return builder
+
+
+def plan_target(
+    ctx: Context, cfg: PackConfig, target: Target, *, force_cross: bool = False
+) -> TargetPlan:
+    """The interpreter of `target`, the host interpreter standing in for it when it cannot
+    run here, and the markers and tags its lock is planned with."""
+    archive = obtain_interpreter_archive(ctx, cfg, target)
+    builder = (
+        obtain_builder_archive(ctx, cfg, archive)
+        if needs_builder(target, force=force_cross)
+        else None
+    )
+    glibc = parse_glibc(cfg.glibc, f"{cfg.pyproject}: [tool.pack] glibc") if cfg.glibc else None
+    return TargetPlan(target, archive, builder, target_environment(target, archive, glibc=glibc))
+
+
 def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) -> BuildResult:
+    """One archive per target, sharing the lock, the downloads and (when it is pure Python)
+    the application's wheel."""
     options = options or BuildOptions()
     started = time.monotonic()
     out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
-    target = _target(cfg)
+    targets = parse_targets(cfg.targets)
     epoch = mtime_from_env(ctx.environ)
 
     # Plan: everything that can fail on bad input fails before the slow steps.
@@ -170,99 +232,208 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             raise ConfigError(
                 f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
             )
-    archive = obtain_interpreter_archive(ctx, cfg, target)
-    plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
+    plans = [plan_target(ctx, cfg, t, force_cross=options.cross_install) for t in targets]
+    lock_plans = [
+        plan_environment(
+            ctx,
+            cfg,
+            lock,
+            tp.target,
+            tp.archive,
+            find_links=options.find_links,
+            env=tp.env,
+            sdist_ok=not tp.cross or tp.target == host_target(),
+        )
+        for tp in plans
+    ]
 
-    # Execute. With --refresh the layers are provisioned inside the staging directory, so
-    # they are removed with it and the cache is neither used nor changed for them.
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in workdirs.remove_stale(out_dir):
         ctx.reporter.detail(f"removed {stale}, left by an interrupted build")
     holding = contextlib.ExitStack()  # the work folder's lock, held until it is removed
     work = holding.enter_context(workdirs.work_dir(out_dir))
+    built: list[tuple[TargetArtifact, str, dict[str, bool]]] = []
     try:
-        ephemeral = work / "layers" if options.refresh else None
-        if ephemeral is not None:
-            ephemeral.mkdir()
-        layers = provision_layers(
-            ctx, archive, target, plan, find_links=options.find_links, ephemeral=ephemeral
-        )
-        runtime, env_entry = layers.runtime, layers.env
-        provisioned = dict(layers.provisioned)
-        app_files: list[Path] = []
-        version = cfg.version
-        if cfg.has_build_system:
-            ctx.reporter.step(f"Building the wheel of {cfg.name}")
-            wheel = build_wheel(
-                ctx, cfg.project_dir, work / "wheel", runtime.exe, find_links=options.find_links
+        apps = _AppWheels(ctx, cfg, work / "app", options.find_links)
+        for tp, plan in zip(plans, lock_plans, strict=True):
+            built.append(
+                _build_target(
+                    ctx, cfg, options, tp, plan, lock, apps, work / tp.target.triple, epoch
+                )
             )
-            app_files.append(wheel)
-            if version is None:
-                version = wheel.name.split("-")[1]
-        if version is None:
-            raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
-        app_files += local_extra_wheels(ctx, cfg, work, runtime, find_links=options.find_links)
-
-        root = work / f"{cfg.name}-{version}"
-        root.mkdir()
-        ctx.reporter.step("Assembling the bundle")
-        stage_layers(root, runtime, env_entry / "venv", hardlink=True)
-        install_app_layer(ctx, root / "venv", runtime, app_files)
-
-        available = discover_entry_points(site_packages(root / "venv", runtime))
-        entry_points = select_entry_points(
-            available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
-        )
-        write_launchers(
-            root,
-            entry_points,
-            LauncherSettings(
-                name=cfg.name,
-                version=version,
-                self_command=cfg.self_command,
-                env=cfg.env,
-                prepend_path=cfg.prepend_path,
-                isolated=cfg.isolated,
-                python_minor=archive.minor,
-            ),
-        )
-        add_runtime_stub(root, runtime)
-        if cfg.strip:
-            removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
-            ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
-        manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch)
-        (root / ".pack").mkdir(exist_ok=True)
-        (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
-        write_files_list(root)
-        if options.smoke_test and can_run_on_host(target):
-            ctx.reporter.step("Smoke-testing the bundle")
-            smoke_test(root, entry_points)
-
-        dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
-        ctx.reporter.step(f"Writing {dest.name}")
-        artifact = write_archive(
-            root,
-            dest,
-            top=root.name,
-            options=ArchiveOptions(
-                format=cfg.format,
-                level=cfg.compression_level,
-                threads=options.compression_threads,
-                mtime=epoch,
-            ),
-        )
+    except BaseException:
+        # One failed target fails the build: no archive of it stays in dist/.
+        for done, _, _ in built:
+            path = done.artifact.path
+            if path.is_dir():
+                remove_tree(path)
+            else:
+                path.unlink(missing_ok=True)
+            path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+        raise
     finally:
         remove_tree(work)
         holding.close()
+    provisioned: dict[str, bool] = {}
+    for _, _version, layers in built:
+        for key, value in layers.items():
+            provisioned[key] = provisioned.get(key, False) or value
+    first = built[0]
     return BuildResult(
         name=cfg.name,
-        version=version,
-        target=target.triple,
-        artifact=artifact,
-        entry_points=tuple(ep.name for ep in entry_points),
+        version=first[1],
+        artifacts=tuple(b for b, _, _ in built),
+        entry_points=apps.entry_point_names,
         seconds=time.monotonic() - started,
         provisioned=provisioned,
     )
+
+
+class _AppWheels:
+    """The project's wheel and the local extras, built once per build interpreter; a pure
+    Python wheel (tag none-any) serves every target. A platform wheel cannot be built for a
+    target this host does not run: that is an error naming the target."""
+
+    def __init__(
+        self, ctx: Context, cfg: PackConfig, work: Path, find_links: tuple[Path, ...]
+    ) -> None:
+        self.ctx, self.cfg, self.work, self.find_links = ctx, cfg, work, find_links
+        self.built: dict[Path, tuple[list[Path], str | None]] = {}
+        self.entry_point_names: tuple[str, ...] = ()
+
+    def files(self, python: Runtime, tp: TargetPlan) -> tuple[list[Path], str | None]:
+        for files, version in self.built.values():
+            if all(f.name.endswith("-none-any.whl") for f in files):
+                return files, version
+        if python.exe in self.built:
+            files, version = self.built[python.exe]
+        else:
+            work = self.work / str(len(self.built))
+            files, version = [], self.cfg.version
+            if self.cfg.has_build_system:
+                self.ctx.reporter.step(f"Building the wheel of {self.cfg.name}")
+                wheel = build_wheel(
+                    self.ctx, self.cfg.project_dir, work / "wheel", python.exe,
+                    find_links=self.find_links,
+                )  # fmt: skip
+                files.append(wheel)
+                if version is None:
+                    version = wheel.name.split("-")[1]
+            files += local_extra_wheels(
+                self.ctx, self.cfg, work, python, find_links=self.find_links
+            )
+            self.built[python.exe] = (files, version)
+        if tp.cross and tp.target != host_target():
+            # Built here (not given as wheels) with compiled code: built for the host.
+            native = [
+                f.name
+                for f in files
+                if f.is_relative_to(self.work) and not f.name.endswith("-none-any.whl")
+            ]
+            if native:
+                raise BuildError(
+                    f"{', '.join(native)} is built for this host, not {tp.target}; a wheel "
+                    "with compiled code cannot be built for another platform here: build it on "
+                    f"the target platform itself and pass that wheel in local-extra-deps"
+                )
+        return files, version
+
+
+def _build_target(
+    ctx: Context,
+    cfg: PackConfig,
+    options: BuildOptions,
+    tp: TargetPlan,
+    plan: LockPlan,
+    lock: LockSource,
+    apps: _AppWheels,
+    work: Path,
+    epoch: int,
+) -> tuple[TargetArtifact, str, dict[str, bool]]:
+    target, archive = tp.target, tp.archive
+    out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
+    work.mkdir(parents=True)
+    if len(cfg.targets) > 1:
+        ctx.reporter.step(f"Building for {target}")
+    # With --refresh the layers are provisioned inside the staging directory, so
+    # they are removed with it and the cache is neither used nor changed for them.
+    ephemeral = work / "layers" if options.refresh else None
+    if ephemeral is not None:
+        ephemeral.mkdir()
+    layers = provision_layers(
+        ctx,
+        archive,
+        target,
+        plan,
+        find_links=options.find_links,
+        ephemeral=ephemeral,
+        builder=tp.builder,
+        python_platform=tp.python_platform,
+    )
+    runtime, env_entry = layers.runtime, layers.env
+    python = layers.builder or runtime  # the interpreter that runs during the build
+    app_files, version = apps.files(python, tp)
+    if version is None:
+        raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
+
+    root = work / f"{cfg.name}-{version}"
+    root.mkdir()
+    ctx.reporter.step("Assembling the bundle")
+    stage_layers(root, runtime, env_entry / "venv", hardlink=True, builder=layers.builder)
+    install_app_layer(ctx, root / "venv", runtime, app_files, python_platform=tp.python_platform)
+
+    available = discover_entry_points(site_packages(root / "venv", runtime))
+    entry_points = select_entry_points(
+        available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
+    )
+    apps.entry_point_names = tuple(ep.name for ep in entry_points)
+    write_launchers(
+        root,
+        entry_points,
+        LauncherSettings(
+            name=cfg.name,
+            version=version,
+            self_command=cfg.self_command,
+            env=cfg.env,
+            prepend_path=cfg.prepend_path,
+            isolated=cfg.isolated,
+            python_minor=archive.minor,
+        ),
+    )
+    add_runtime_stub(root, runtime)
+    swap_in_runtime(root, runtime, hardlink=True)
+    if cfg.strip:
+        removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
+        ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
+    checked = check_bundle(root, target)
+    ctx.reporter.detail(f"{checked} binaries checked: all for {target}")
+    why_not = why_not_runnable(target) if options.smoke_test else "--no-smoke-test"
+    smoke = "passed" if why_not is None else f"skipped: {why_not}"
+    manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch, smoke)
+    (root / ".pack").mkdir(exist_ok=True)
+    (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
+    write_files_list(root)
+    if why_not is None:
+        ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
+        smoke_test(root, entry_points)
+    elif options.smoke_test:
+        ctx.reporter.warn(f"not smoke-testing the {target} bundle: {why_not}")
+
+    dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
+    ctx.reporter.step(f"Writing {dest.name}")
+    artifact = write_archive(
+        root,
+        dest,
+        top=root.name,
+        options=ArchiveOptions(
+            format=cfg.format,
+            level=cfg.compression_level,
+            threads=options.compression_threads,
+            mtime=epoch,
+        ),
+    )
+    remove_tree(root)
+    return TargetArtifact(target.triple, artifact, smoke), version, dict(layers.provisioned)
 
 
 def local_extra_wheels(

@@ -37,14 +37,25 @@ def installed_files(site: Path, dist_info: str) -> list[Path]:
     return [(site / row[0]).resolve() for row in rows if row and not row[0].startswith("..")]
 
 
-def install_app_layer(ctx: Context, venv: Path, runtime: Runtime, files: Sequence[Path]) -> None:
+def install_app_layer(
+    ctx: Context,
+    venv: Path,
+    runtime: Runtime,
+    files: Sequence[Path],
+    *,
+    python_platform: str | None = None,
+) -> None:
     """Install the project's wheel and local extra wheels (their dependencies are in the lock)
     into the assembled venv, clean their records and compile their modules."""
     if not files:
         return
     ctx.reporter.step("Installing the application")
     install_files(
-        ctx, venv / "bin" / "python", files, what="installing the application into the bundle"
+        ctx,
+        venv / "bin" / "python",
+        files,
+        what="installing the application into the bundle",
+        python_platform=python_platform,
     )
     site = site_packages(venv, runtime)
     scrub_install_records(site)
@@ -121,9 +132,24 @@ def add_runtime_stub(root: Path, runtime: Runtime) -> None:
     compile_tree(root / "venv" / "bin" / "python", [dest], root, what="the runtime stub")
 
 
-def stage_layers(root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool) -> None:
-    copy_tree(runtime.home, root / "python", hardlink=hardlink)
+def stage_layers(
+    root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool, builder: Runtime | None = None
+) -> None:
+    """`python/` and `venv/` from the cached layers. With `builder` (a host interpreter of the
+    same minor version, for a target this host cannot run), `python/` is a link to the
+    builder until `swap_in_runtime`, so the app layer is installed and compiled by it."""
+    if builder is None:
+        copy_tree(runtime.home, root / "python", hardlink=hardlink)
+    else:
+        (root / "python").symlink_to(builder.home)
     copy_tree(env_venv, root / "venv")
+
+
+def swap_in_runtime(root: Path, runtime: Runtime, *, hardlink: bool) -> None:
+    """Replace the builder standing in as `python/` (see stage_layers) by the target's."""
+    if (root / "python").is_symlink():
+        (root / "python").unlink()
+        copy_tree(runtime.home, root / "python", hardlink=hardlink)
 
 
 _SMOKE = r"""

@@ -40,7 +40,7 @@ class PackConfig:
     python_variant: str | None
     python_flavor: str | None
     python_mirror: str | None
-    target: str | None
+    target: str | None  # the first of `targets`
     format: Format = "tar.zst"
     compression_level: int | None = None
     self_command: str = "self"
@@ -53,6 +53,9 @@ class PackConfig:
     groups: tuple[str, ...] = ()
     allow_unhashed: bool = False
     out_dir: Path | None = None
+    targets: tuple[str, ...] = ()  # `target = [...]` or --target repeated; () is this host
+    python_archives: tuple[Path, ...] = ()  # several: one per target, told apart by name
+    glibc: str | None = None  # the manylinux level assumed for linux-gnu targets
 
     @property
     def bundle_dirname(self) -> str:
@@ -66,11 +69,12 @@ _KEYS = {
     "entry-points": "list of strings",
     "lock": "string",
     "python": "string",
-    "python-archive": "string",
+    "python-archive": "string or list of strings",
     "python-variant": "string",
     "python-flavor": "string",
     "python-mirror": "string",
-    "target": "string",
+    "target": "string or list of strings",
+    "glibc": "string",
     "format": "string",
     "compression-level": "integer",
     "self-command": "string",
@@ -97,6 +101,8 @@ def _check_type(pyproject: Path, key: str, value: object) -> None:
         "integer": isinstance(value, int) and not isinstance(value, bool),
         "boolean": isinstance(value, bool),
         "list of strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "string or list of strings": isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
         "table of strings": isinstance(value, dict)
         and all(isinstance(v, str) for v in value.values()),
     }[kind]
@@ -152,10 +158,24 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
 
     def rel_path(key: str) -> Path | None:
         value = merged.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
         if value is None:
             return None
         path = Path(str(value)).expanduser()
         return path if path.is_absolute() else project_dir / path
+
+    def as_list(key: str) -> list[str]:
+        value = merged.get(key)
+        return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+    archives = tuple(
+        p if p.is_absolute() else project_dir / p
+        for p in (Path(v).expanduser() for v in as_list("python-archive"))
+    )
+    targets = tuple(as_list("target"))
+    if "target" in merged and not targets:
+        raise ConfigError(f"{_where(pyproject, 'target')} is empty; name at least one target")
 
     name = merged.get("name") or project.get("name")
     if not name or not isinstance(name, str):
@@ -234,6 +254,12 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
     if level is not None and not isinstance(level, int):
         raise ConfigError(f"{_where(pyproject, 'compression-level')} must be an integer")
 
+    glibc = merged.get("glibc")
+    if glibc is not None and not re.fullmatch(r"2\.\d{1,3}", glibc):
+        raise ConfigError(
+            f"{_where(pyproject, 'glibc')}: {glibc!r} is not a glibc version; write it like 2.28"
+        )
+
     extras_paths = tuple(
         (Path(p) if Path(p).is_absolute() else project_dir / p)
         for p in merged.get("local-extra-deps", [])
@@ -253,7 +279,10 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
         python_variant=merged.get("python-variant"),
         python_flavor=merged.get("python-flavor"),
         python_mirror=merged.get("python-mirror"),
-        target=merged.get("target"),
+        target=targets[0] if targets else None,
+        targets=targets,
+        python_archives=archives,
+        glibc=merged.get("glibc"),
         format=cast(Format, fmt),
         compression_level=level,
         self_command=self_command,

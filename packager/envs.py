@@ -11,15 +11,19 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from packaging.pylock import Pylock
+
 from . import __version__
 from . import cache as cache_mod
 from .config import PackConfig
 from .context import Context
+from .crossplan import TargetEnvironment, target_environment, unusable_error, unusable_packages
+from .errors import BuildError
 from .install import install_files, uv_bin
 from .lockfile import LockPlan, LockSource, plan_lock
 from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
-from .targets import Target, host_glibc, host_target, marker_environment, supported_tags
+from .targets import Target
 from .venv import create_venv, scrub_install_records, site_packages
 from .wheels import obtain_all
 
@@ -34,18 +38,22 @@ def _uv_version() -> str:
         return "unknown"
 
 
-def env_key(runtime: Runtime, target: Target, plan: LockPlan) -> str:
+def env_key(
+    runtime: Runtime, target: Target, plan: LockPlan, builder: Runtime | None = None
+) -> str:
     """Everything that decides the environment's bytes: the interpreter, the target, exactly
-    which files are installed (not the lock's formatting), the installer and pack's layout."""
-    return cache_mod.cache_key(
-        {
-            "layout": ENV_LAYOUT,
-            "interpreter": runtime.archive.sha256,
-            "target": target.triple,
-            "lock": plan.digest,
-            "installer": f"uv {_uv_version()}",
-        }
-    )
+    which files are installed (not the lock's formatting), the installer and pack's layout
+    (and the host interpreter that installed and compiled it, for a cross build)."""
+    key: dict[str, object] = {
+        "layout": ENV_LAYOUT,
+        "interpreter": runtime.archive.sha256,
+        "target": target.triple,
+        "lock": plan.digest,
+        "installer": f"uv {_uv_version()}",
+    }
+    if builder is not None:
+        key["builder"] = builder.archive.sha256
+    return cache_mod.cache_key(key)
 
 
 def plan_environment(
@@ -56,43 +64,97 @@ def plan_environment(
     archive: InterpreterArchive,
     *,
     find_links: Sequence[Path] = (),
+    env: TargetEnvironment | None = None,
+    sdist_ok: bool = True,
 ) -> LockPlan:
     """The files of `lock` that `target` needs with `archive`'s interpreter: markers
-    evaluated for that target and wheels chosen by its tags, with the configured extras and
-    groups."""
-    ctx.reporter.step(f"Reading {lock.path.name}")
-    return plan_lock(
+    evaluated for that target and wheels chosen by its tags (`env`, default: the target's
+    policy), with the configured extras and groups. Packages with no usable file are listed
+    in one error; without `sdist_ok` (a target this host does not run) a package only an
+    sdist serves is one of them."""
+    env = env or target_environment(target, archive)
+    ctx.reporter.step(f"Reading {lock.path.name}" + (f" for {target}" if not sdist_ok else ""))
+
+    def check(pylock: Pylock, extras: Sequence[str], groups: Sequence[str] | None) -> None:
+        problems = unusable_packages(
+            pylock,
+            environment=env.markers,
+            tags=env.tags,
+            extras=extras,
+            groups=groups,
+            sdist_ok=sdist_ok,
+        )
+        if problems:
+            raise unusable_error(lock.path, target, env.glibc, problems)
+
+    plan = plan_lock(
         lock,
         uv=uv_bin(),
-        environment=marker_environment(target, archive.version, freethreaded=archive.freethreaded),
-        tags=supported_tags(
-            target,
-            archive.minor,
-            freethreaded=archive.freethreaded,
-            glibc=host_glibc() if target == host_target() else None,
-        ),
+        environment=env.markers,
+        tags=env.tags,
         extras=cfg.extras,
         groups=cfg.groups,
         ctx=ctx,
         find_links=find_links,
         allow_unhashed=cfg.allow_unhashed,
+        check=check,
     )
+    if not sdist_ok:
+        sdists = [
+            f"{a.name} {a.version or ''} (only its source distribution {a.filename} fits; "
+            "building it would build for the host)"
+            for a in plan.artifacts
+            if a.kind != "wheel"
+        ]
+        if sdists:
+            raise unusable_error(lock.path, target, env.glibc, sdists)
+    return plan
+
+
+def check_same_layout(runtime: Runtime, builder: Runtime) -> None:
+    """A builder stands in for the target's interpreter behind the venv's relative symlink,
+    so both must have the same executable and standard library names."""
+    if (builder.exe_name, builder.stdlib_name) != (runtime.exe_name, runtime.stdlib_name):
+        raise BuildError(
+            f"{builder.archive.filename} (bin/{builder.exe_name}, lib/{builder.stdlib_name}) "
+            f"cannot stand in for {runtime.archive.filename} (bin/{runtime.exe_name}, "
+            f"lib/{runtime.stdlib_name}); pass a host interpreter of the same version with "
+            "--python-archive"
+        )
 
 
 def provision_env(
-    ctx: Context, runtime: Runtime, target: Target, plan: LockPlan, files: Sequence[Path]
+    ctx: Context,
+    runtime: Runtime,
+    target: Target,
+    plan: LockPlan,
+    files: Sequence[Path],
+    *,
+    builder: Runtime | None = None,
+    python_platform: str | None = None,
 ) -> tuple[Path, bool]:
     """The cached environment entry (`<entry>/venv`, with `<entry>/python` pointing at the
-    runtime) for `plan`; returns it and whether this call provisioned it."""
+    runtime) for `plan`; returns it and whether this call provisioned it. With `builder` (a
+    host interpreter of the same minor version), the target's interpreter never runs: the
+    venv is made for the target, installed by uv for `python_platform` and compiled while
+    `python` points at the builder, then `python` is pointed at the target's runtime."""
     store = cache_mod.Cache(ctx.cache_dir)
-    entry = store.entry(cache_mod.ENVS, env_key(runtime, target, plan))
+    entry = store.entry(cache_mod.ENVS, env_key(runtime, target, plan, builder))
+    if builder is not None:
+        check_same_layout(runtime, builder)
 
     def build(tmp: Path) -> None:
         ctx.reporter.step(f"Installing {len(files)} locked packages")
-        (tmp / "python").symlink_to(runtime.home)
+        (tmp / "python").symlink_to((builder or runtime).home)
         venv = tmp / "venv"
         create_venv(venv, runtime)
-        install_files(ctx, venv / "bin" / "python", files, what="installing the lock")
+        install_files(
+            ctx,
+            venv / "bin" / "python",
+            files,
+            what="installing the lock",
+            python_platform=python_platform,
+        )
         site = site_packages(venv, runtime)
         scrub_install_records(site)
         info = {
@@ -106,6 +168,9 @@ def provision_env(
         (tmp / "env.json").write_text(json.dumps(info, indent=1) + "\n")
         ctx.reporter.step("Compiling dependencies")
         compile_tree(venv / "bin" / "python", [site], venv, what="the locked packages")
+        if builder is not None:
+            (tmp / "python").unlink()
+            (tmp / "python").symlink_to(runtime.home)
 
     provisioned = cache_mod.provision(entry, build)
     return entry, provisioned
@@ -118,6 +183,7 @@ class Layers:
     runtime: Runtime
     env: Path  # the environment entry; its venv is env / "venv"
     provisioned: Mapping[str, bool]  # {"runtime": ..., "environment": ...}: made by this call
+    builder: Runtime | None = None  # the host interpreter that stands in for a cross target's
 
 
 def provision_layers(
@@ -128,14 +194,22 @@ def provision_layers(
     *,
     find_links: Sequence[Path] = (),
     ephemeral: Path | None = None,
+    builder: InterpreterArchive | None = None,
+    python_platform: str | None = None,
 ) -> Layers:
     """The runtime and dependency layers for `plan`, from the cache or provisioned into it.
     With `ephemeral` (an empty directory the caller removes afterwards: `--refresh`), both
     are provisioned there instead, nothing cached is used for them, and every cached
-    download is hashed again before use."""
+    download is hashed again before use. With `builder`, a host interpreter installs and
+    compiles both layers (see provision_env); its runtime is in `Layers.builder`."""
     layer_ctx = dataclasses.replace(ctx, cache_dir=ephemeral) if ephemeral is not None else ctx
     # Files first: a file missing offline fails the build before the slow runtime step.
     files = obtain_all(ctx, plan.artifacts, find_links, verify=ephemeral is not None)
-    runtime = provision_runtime(layer_ctx, archive)
-    entry, env_new = provision_env(layer_ctx, runtime, target, plan, files)
-    return Layers(runtime, entry, {"runtime": runtime.provisioned, "environment": env_new})
+    host = provision_runtime(layer_ctx, builder) if builder is not None else None
+    runtime = provision_runtime(layer_ctx, archive, compiler=host.exe if host else None)
+    entry, env_new = provision_env(
+        layer_ctx, runtime, target, plan, files, builder=host, python_platform=python_platform
+    )
+    return Layers(
+        runtime, entry, {"runtime": runtime.provisioned, "environment": env_new}, builder=host
+    )

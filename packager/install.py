@@ -88,9 +88,12 @@ def install_files(
     *,
     what: str,
     extra_env: Mapping[str, str] | None = None,
+    python_platform: str | None = None,
 ) -> None:
     """Install exactly `files` (wheels or sdists, already verified) into the venv of
-    `venv_python`: no dependencies, no index, copies (never links into uv's cache)."""
+    `venv_python`: no dependencies, no index, copies (never links into uv's cache). With
+    `python_platform` (uv's name of a target), wheels are accepted for that platform rather
+    than for the interpreter that runs the install."""
     if not files:
         return
     env = uv_env(ctx)
@@ -108,6 +111,7 @@ def install_files(
             "--link-mode",
             "copy",
             "--reinstall",
+            *(["--python-platform", python_platform] if python_platform else []),
             *[os.fspath(f) for f in files],
         ],
         what=what,

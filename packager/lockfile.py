@@ -9,7 +9,7 @@ import hashlib
 import re
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,6 +35,8 @@ from .errors import ConfigError, LockError
 if TYPE_CHECKING:
     from .context import Context
 
+# Called with a parsed lock, its extras and groups before selection; raises to refuse it.
+PylockCheck = Callable[[Pylock, Sequence[str], Sequence[str] | None], None]
 LockFormat = Literal["pylock", "uv.lock", "requirements"]
 ArtifactKind = Literal["wheel", "sdist", "archive"]
 
@@ -245,11 +247,14 @@ def plan_from_pylock(
     extras: Sequence[str] = (),
     groups: Sequence[str] | None = None,
     where: Path | None = None,
+    check: PylockCheck | None = None,
 ) -> LockPlan:
     """Select, for one target's environment and tags, the artifact of every package the lock
-    needs there, with its sha256."""
+    needs there, with its sha256. `check` sees the lock first (the target's wheel policy)."""
     where = where or source.path
     base = source.path.parent
+    if check is not None:
+        check(pylock, extras, groups)
     try:
         selected = list(
             pylock.select(
@@ -318,6 +323,7 @@ def plan_lock(
     ctx: Context | None = None,
     find_links: Sequence[Path] = (),
     allow_unhashed: bool = False,
+    check: PylockCheck | None = None,
 ) -> LockPlan:
     """Read `source` (any supported format) and plan it for one target. A requirements file
     needs `ctx`: its pins are matched to files through the index, the cache or `find_links`."""
@@ -348,7 +354,7 @@ def plan_lock(
         env = uv_env(ctx) if ctx is not None else None
         data = export_uv_lock(source, uv, extras=extras, groups=groups, env=env)
         pylock = parse_pylock(data, source.path)
-        return plan_from_pylock(pylock, source, environment=environment, tags=tags)
+        return plan_from_pylock(pylock, source, environment=environment, tags=tags, check=check)
     pylock = parse_pylock(load_pylock_data(source), source.path)
     extras = [canonicalize_name(e) for e in extras]
     _unknown(
@@ -372,4 +378,5 @@ def plan_lock(
         tags=tags,
         extras=extras,
         groups=list(groups) if groups else None,
+        check=check,
     )

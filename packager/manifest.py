@@ -80,6 +80,7 @@ class BundleManifest:
     isolated: bool = True
     strip: tuple[str, ...] = ()
     allow_unhashed: bool = False
+    smoke_test: str | None = None  # "passed", or "skipped: <why>"
     pack_version: str = __version__
     schema: int = SCHEMA_VERSION
 
@@ -139,6 +140,7 @@ class BundleManifest:
             isolated=get.flag(obj, "isolated"),
             strip=tuple(get.list_of(obj, "strip", str)),
             allow_unhashed=get.flag(obj, "allow_unhashed"),
+            smoke_test=get.opt_text(obj, "smoke_test"),
             pack_version=get.text(obj, "pack_version"),
         )
 

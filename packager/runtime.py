@@ -77,8 +77,12 @@ def compile_tree(python: Path, paths: Sequence[Path], strip_prefix: Path, *, wha
     run(argv, what=f"compiling bytecode for {what}", input=listing, check_exit=False)
 
 
-def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
-    """The runtime entry for `archive`, extracted and compiled in the cache if not already."""
+def provision_runtime(
+    ctx: Context, archive: InterpreterArchive, *, compiler: Path | None = None
+) -> Runtime:
+    """The runtime entry for `archive`, extracted and compiled in the cache if not already.
+    `compiler` (a host interpreter of the same minor version) compiles the standard library
+    when the archive's own interpreter cannot run here; the bytecode is the same."""
     store = cache_mod.Cache(ctx.cache_dir)
     entry = store.entry(cache_mod.PYTHONS, archive.sha256)
 
@@ -93,7 +97,8 @@ def provision_runtime(ctx: Context, archive: InterpreterArchive) -> Runtime:
             )
         exe, stdlib = _find_exe(home, archive)
         ctx.reporter.step(f"Compiling the standard library of Python {archive.version}")
-        compile_tree(home / "bin" / exe, [home / "lib" / stdlib], home, what=archive.filename)
+        python = compiler or home / "bin" / exe
+        compile_tree(python, [home / "lib" / stdlib], home, what=archive.filename)
 
     provisioned = cache_mod.provision(entry, build)
     if provisioned:

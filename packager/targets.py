@@ -75,6 +75,11 @@ class Target:
 
 def parse_target(text: str) -> Target:
     text = text.strip().lower()
+    if "windows" in text or text.endswith(("-msvc", "-win32", "-mingw")):
+        raise ConfigError(
+            f"{text}: Windows targets are not supported yet (a bundle's launchers are POSIX sh "
+            f"and its venv is made of symlinks); build for one of: {', '.join(KNOWN_TRIPLES)}"
+        )
     if text not in KNOWN_TRIPLES:
         import difflib
 

@@ -15,13 +15,14 @@ from pathlib import Path
 from ._fs import atomic_write_text, sha256_file, staged_file
 from .config import PackConfig
 from .context import Context
+from .crossplan import TargetEnvironment, target_environment, uv_platform
 from .envs import plan_environment
 from .errors import ChecksumError, ConfigError
 from .install import compile_build_requirements
 from .lockfile import LockPlan, LockSource, find_lock
 from .pythons import InterpreterArchive
 from .requirements import lookup_files, parse_requirements, plan_requirements
-from .targets import Target, host_glibc, host_target, marker_environment, supported_tags
+from .targets import Target, parse_target
 from .wheels import obtain_all
 
 # What PEP 517 front ends assume for a project with a setup.py and no [build-system].
@@ -81,24 +82,20 @@ def _build_requires(project: Path) -> tuple[str, ...] | None:
     return None
 
 
-def _uv_platform(target: Target) -> str:
-    """uv's --python-platform for a target: the triple without a microarchitecture level."""
-    return (
-        target.triple.replace(f"{target.arch}_{target.level}-", f"{target.arch}-")
-        if target.level
-        else target.triple
-    )
-
-
 def _build_plan(
     ctx: Context,
     requires: Sequence[str],
     project: Path,
     target: Target,
     archive: InterpreterArchive,
+    env: TargetEnvironment,
 ) -> LockPlan:
     text = compile_build_requirements(
-        ctx, requires, python_version=archive.version, platform=_uv_platform(target), where=project
+        ctx,
+        requires,
+        python_version=archive.version,
+        platform=uv_platform(target, env.glibc),
+        where=project,
     )
     with tempfile.TemporaryDirectory(prefix="pack-fetch-") as tmp:
         path = Path(tmp) / "build-requirements.txt"
@@ -108,15 +105,8 @@ def _build_plan(
         return plan_requirements(
             rf,
             source,
-            environment=marker_environment(
-                target, archive.version, freethreaded=archive.freethreaded
-            ),
-            tags=supported_tags(
-                target,
-                archive.minor,
-                freethreaded=archive.freethreaded,
-                glibc=host_glibc() if target == host_target() else None,
-            ),
+            environment=env.markers,
+            tags=env.tags,
             files_for=lookup_files(ctx, rf),
         )
 
@@ -131,7 +121,7 @@ def fetch_wheelhouse(
 ) -> FetchResult:
     """Fill `dest` for every target in `targets`. Files are verified on the way (they pass
     through the cache), so the wheelhouse holds only bytes the lock vouches for."""
-    from .build import obtain_interpreter_archive  # build's own choice of interpreter
+    from .build import plan_target  # build's own choice of interpreter and wheel policy
 
     if ctx.offline:
         raise ConfigError("pack fetch exists to download; drop --offline")
@@ -143,12 +133,28 @@ def fetch_wheelhouse(
     fetched: list[TargetFetch] = []
     for target in targets:
         ctx.reporter.step(f"Fetching for {target}")
-        archive = obtain_interpreter_archive(ctx, cfg, target)
+        tp = plan_target(ctx, cfg, target)
+        archive = tp.archive
         interpreter = _place(archive.path, dest / archive.filename, archive.sha256)
         atomic_write_text(
             dest / f"{archive.filename}.sha256", f"{archive.sha256}  {archive.filename}\n"
         )
-        plan = plan_environment(ctx, cfg, lock, target, archive, find_links=find_links)
+        if tp.builder is not None:  # the host interpreter that installs and compiles for it
+            _place(tp.builder.path, dest / tp.builder.filename, tp.builder.sha256)
+            atomic_write_text(
+                dest / f"{tp.builder.filename}.sha256",
+                f"{tp.builder.sha256}  {tp.builder.filename}\n",
+            )
+        plan = plan_environment(
+            ctx,
+            cfg,
+            lock,
+            target,
+            archive,
+            find_links=find_links,
+            env=tp.env,
+            sdist_ok=not tp.cross,
+        )
         lock_files = [
             _place(path, dest / a.filename, a.sha256)
             for a, path in zip(
@@ -161,7 +167,12 @@ def fetch_wheelhouse(
             if not requires:
                 continue
             ctx.reporter.step(f"Pinning the build backend of {project.name} for {target}")
-            build = _build_plan(ctx, requires, project, target, archive)
+            # The build backend runs on the host (with the builder interpreter for a target
+            # the host cannot run), so it is fetched for the interpreter that runs it.
+            runs = tp.builder or archive
+            host = parse_target(runs.triple)
+            env = target_environment(host, runs) if tp.cross else tp.env
+            build = _build_plan(ctx, requires, project, host, runs, env)
             build_files += [
                 _place(path, dest / a.filename, a.sha256)
                 for a, path in zip(build.artifacts, obtain_all(ctx, build.artifacts), strict=True)

@@ -78,6 +78,15 @@ def thirdparty_bundle(
     )
 
 
+@pytest.fixture(scope="session")
+def aarch64_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An aarch64-unknown-linux-gnu CPython 3.11 archive in python-build-standalone's shape,
+    assembled once per session from Debian's arm64 packages (.ci/run enables arm64)."""
+    from tests.helpers.aarch64_archive import make_aarch64_archive
+
+    return make_aarch64_archive(tmp_path_factory.mktemp("pbs-aarch64"))
+
+
 # Interpreter fetcher fixtures (issue 3): a release mirror laid out as <base>/<tag>/<file>,
 # and a real HTTP server on 127.0.0.1 that can inject faults per path.
 

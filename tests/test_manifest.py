@@ -44,8 +44,8 @@ def test_json_is_stable_and_complete() -> None:
     ]
     assert set(obj) == {
         "allow_unhashed", "build", "entry_points", "env", "isolated", "lock", "name",
-        "pack_version", "prepend_path", "python", "schema", "self_command", "strip", "target",
-        "version",
+        "pack_version", "prepend_path", "python", "schema", "self_command", "smoke_test",
+        "strip", "target", "version",
     }  # fmt: skip
 
 

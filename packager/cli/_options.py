@@ -10,8 +10,12 @@ import typer
 
 ProjectDir = Annotated[Path, typer.Argument(help="The project (with pyproject.toml and a lock).")]
 PythonArchive = Annotated[
-    Path | None,
-    typer.Option("--python-archive", help="A python-build-standalone install_only archive to use."),
+    list[Path] | None,
+    typer.Option(
+        "--python-archive",
+        help="A python-build-standalone install_only archive to use; repeatable, one per "
+        "target (each one's target is read from its file name).",
+    ),
 ]
 PythonRequest = Annotated[
     str | None,
@@ -58,14 +62,14 @@ Refresh = Annotated[
 
 
 def lock_overrides(
-    python_archive: Path | None,
+    python_archive: list[Path] | None,
     extras: list[str] | None,
     groups: list[str] | None,
     allow_unhashed: bool,
 ) -> dict[str, object]:
     """The [tool.pack] keys these shared options override (None: keep the file's value)."""
     return {
-        "python-archive": str(python_archive.absolute()) if python_archive else None,
+        "python-archive": tuple(str(p.absolute()) for p in python_archive or ()),
         "extras": tuple(extras or ()),
         "groups": tuple(groups or ()),
         "allow-unhashed": True if allow_unhashed else None,

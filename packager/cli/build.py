@@ -46,7 +46,19 @@ def build_command(
     ] = None,
     python_mirror: PythonMirror = None,
     target: Annotated[
-        str | None, typer.Option("--target", help="Target triple \\[default: this host].")
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="Target triple; repeatable, one archive each \\[default: this host].",
+        ),
+    ] = None,
+    glibc: Annotated[
+        str | None,
+        typer.Option(
+            "--glibc",
+            help="The glibc of linux-gnu targets, for choosing wheels \\[default: 2.17; the "
+            "host's for the host].",
+        ),
     ] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="tar.zst (default), tar.gz, tar.xz or dir.")
@@ -86,7 +98,8 @@ def build_command(
             "python-variant": python_variant,
             "python-flavor": python_flavor,
             "python-mirror": python_mirror,
-            "target": target,
+            "target": tuple(target or ()),
+            "glibc": glibc,
             "format": fmt,
             "compression-level": level,
             **lock_overrides(python_archive, extras, groups, allow_unhashed),
@@ -108,12 +121,16 @@ def build_command(
     if as_json:
         out(json.dumps(result.to_json(), sort_keys=True))
         return
-    a = result.artifact
     if state.verbosity >= 0:
-        out(f"{a.path}")
+        for t in result.artifacts:
+            a = t.artifact
+            out(f"{a.path}")
+            state.console.err.print(
+                f"built {result.name} {result.version} for {t.target}: {human_size(a.size)}, "
+                f"sha256 {a.sha256}; smoke test {t.smoke_test}",
+                highlight=False,
+            )
         state.console.err.print(
-            f"built {result.name} {result.version} for {result.target}: {human_size(a.size)}, "
-            f"sha256 {a.sha256}, {result.seconds:.1f}s; "
-            f"launchers: {', '.join(result.entry_points)}",
+            f"{result.seconds:.1f}s; launchers: {', '.join(result.entry_points)}",
             highlight=False,
         )

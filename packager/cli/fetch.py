@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..config import load_config
-from ..targets import host_target, parse_target
+from ..crossplan import parse_targets
 from ..wheelhouse import fetch_wheelhouse
 from ._app import app, out, state
 from ._options import (
@@ -38,6 +38,10 @@ def fetch_command(
             help="A target triple; repeatable [default: the configured target, else this host].",
         ),
     ] = None,
+    glibc: Annotated[
+        str | None,
+        typer.Option("--glibc", help="The glibc of linux-gnu targets, for choosing wheels."),
+    ] = None,
     python_archive: PythonArchive = None,
     python: PythonRequest = None,
     python_mirror: PythonMirror = None,
@@ -55,12 +59,11 @@ def fetch_command(
         {
             "python": python,
             "python-mirror": python_mirror,
+            "glibc": glibc,
             **lock_overrides(python_archive, extras, groups, allow_unhashed),
         },
     )
-    chosen = [parse_target(t) for t in targets or ()]
-    if not chosen:
-        chosen = [parse_target(cfg.target) if cfg.target else host_target()]
+    chosen = list(parse_targets(targets or cfg.targets))
     ctx = state.context()
     result = fetch_wheelhouse(ctx, cfg, chosen, dest, find_links=absolute_paths(find_links))
     state.console.close()

@@ -41,6 +41,8 @@ def render(result: Inspection) -> str:
             )
         if m.strip:
             lines.append(f"  stripped   {', '.join(m.strip)}")
+        if m.smoke_test:
+            lines.append(f"  smoke test {m.smoke_test}")
     if result.archive_size is not None:
         ratio = result.archive_size / result.sizes.total if result.sizes.total else 0.0
         lines.append(

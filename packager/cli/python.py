@@ -155,12 +155,12 @@ def lock_command(
     config_variant = cfg.python_variant if cfg else None
     config_flavor = cfg.python_flavor if cfg else None
     config_mirror = cfg.python_mirror if cfg else None
-    config_target = cfg.target if cfg else None
+    config_targets = list(cfg.targets) if cfg else []
     ctx = state.context(offline=offline)
     base = mirror_base(python_mirror or config_mirror, ctx.environ)
     targets: list[Target] = [parse_target(t) for t in target]
     if not targets:
-        defaults = [config_target] if config_target else sorted(pins)
+        defaults = config_targets or sorted(pins)
         targets = [parse_target(t) for t in defaults] or [host_target()]
     for chosen in targets:
         old = pins.get(chosen.triple)

@@ -45,7 +45,11 @@ class BuildInfo(TypedDict):
     time: str
 
 
-class BundleInfo(TypedDict):
+class _Optional(TypedDict, total=False):
+    smoke_test: str | None  # absent in bundles built before it was recorded
+
+
+class BundleInfo(_Optional):
     schema: int
     name: str
     version: str
