@@ -1,9 +1,12 @@
 """The one gateway through which pack runs subprocesses: it logs the command, captures output,
-and turns a failure into a BuildError that carries the command and the tail of its stderr."""
+and turns a failure into a BuildError whose line is the tool's own explanation (a build
+backend's exception, uv's "Because ..." chain) and whose details carry the command and the
+tail of its output."""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -17,6 +20,64 @@ _TAIL_LINES = 25
 def _tail(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(lines[-_TAIL_LINES:])
+
+
+# uv's diagnostics: `error: ...` / `  cause: ...` in plain output; a multiplication sign and
+# `╰─▶` on a terminal.
+_UV_HEAD = re.compile(r"^\s*(?:error:|\u00d7)\s*(.*)$")
+_UV_CAUSE = re.compile(r"^\s*(?:cause:|Caused by:|╰─▶)\s*(.*)$")
+_HINT = re.compile(r"^\s*(?:hint|help|note|warning):", re.IGNORECASE)
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failure)\b.*")
+
+
+def _python_exception(lines: list[str]) -> str:
+    """The exception line of the last Python traceback in `lines` (what a build backend
+    raised), or "". uv indents a backend's output under its own error; the exception line
+    has the indentation of its `Traceback` line."""
+    starts = [i for i, line in enumerate(lines) if line.lstrip().startswith("Traceback (most")]
+    if not starts:
+        return ""
+    first = lines[starts[-1]]
+    indent = len(first) - len(first.lstrip())
+    for line in lines[starts[-1] + 1 :]:
+        if len(line) - len(line.lstrip()) == indent and _EXCEPTION.match(line.strip()):
+            return line.strip()
+    return ""
+
+
+def _uv_diagnostic(lines: list[str]) -> str:
+    """uv's error, with its deepest cause: `error: Failed to build X` / `cause: Because a
+    depends on b ... we can conclude that ...` (continuation lines joined)."""
+    head, causes, current = "", [], None
+    for line in lines:
+        if m := _UV_HEAD.match(line):
+            if head:
+                break  # a second error: the first is the one that stopped uv
+            head, current = m[1].strip(), None
+        elif head and (m := _UV_CAUSE.match(line)):
+            causes.append(m[1].strip())
+            current = len(causes) - 1
+        elif head and current is not None and line.startswith(" ") and line.strip():
+            causes[current] += " " + line.strip()
+        elif not line.strip() or _HINT.match(line):
+            current = None
+    if not head:
+        return ""
+    because = [c for c in causes if c.startswith("Because")]
+    if because:
+        return because[-1]
+    return f"{head}: {causes[-1]}" if causes else head
+
+
+def explain(output: str) -> str:
+    """One line saying why a tool failed: a build backend's exception, else uv's error and
+    its cause, else the last line that is not a hint."""
+    lines = output.splitlines()
+    found = _python_exception(lines) or _uv_diagnostic(lines)
+    if found:
+        return found
+    meaningful = [line.strip() for line in lines if line.strip() and not _HINT.match(line)]
+    return meaningful[-1] if meaningful else ""
 
 
 def run(
@@ -50,9 +111,9 @@ def run(
         out = proc.stderr.decode(errors="replace") or proc.stdout.decode(errors="replace")
         message = f"{what} failed (exit {proc.returncode})"
         tail = _tail(out)
-        last = tail.splitlines()[-1].strip() if tail else ""
-        if last:
-            message += f": {last}"
+        cause = explain(out)
+        if cause:
+            message += f": {cause}"
         if hint:
             message += f"; {hint}"
         raise error(message, details=f"$ {command}\n{tail}")

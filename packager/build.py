@@ -5,18 +5,24 @@ step lives in its own module; this one only decides the order and what is staged
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import parse_wheel_filename
+
 from pack_runtime.filelist import write_files_list
+from pack_runtime.signatures import signature_path
 
 from . import workdirs
-from ._fs import remove_tree
-from .archive import ArchiveOptions, Artifact, mtime_from_env, write_archive
+from ._fs import atomic_write_bytes, remove_tree, sha256_file
+from .archive import ArchiveOptions, Artifact, mtime_from_env, sha256_sidecar, write_archive
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
+    check_own_scripts,
     discover_entry_points,
     install_app_layer,
     select_entry_points,
@@ -25,7 +31,9 @@ from .bundle import (
     swap_in_runtime,
     write_launchers,
 )
-from .config import PackConfig
+from .channel import publish
+from .closure import check_installed, read_installed
+from .config import PackConfig, read_pyproject
 from .context import Context
 from .crossplan import (
     TargetPlan,
@@ -43,10 +51,19 @@ from .errors import BuildError, ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint, LauncherSettings
 from .lockfile import LockPlan, LockSource, find_lock
-from .manifest import BuildInfo, BundleManifest, LockRef, PythonBuild
+from .manifest import BuildInfo, BundleManifest, LocalPackage, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
+from .project import (
+    ProjectMetadata,
+    check_lock_covers_project,
+    check_requires_python,
+    load_project,
+)
 from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
 from .runtime import Runtime
+from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
+from .sbom import render as render_sbom
+from .signing import check_sign_key, read_update_signers, sign_archive
 from .strip import apply_strip
 from .targets import Target, host_target
 from .venv import site_packages
@@ -62,6 +79,7 @@ class BuildOptions:
     # Install and compile every target with a host interpreter, as for a target this host
     # cannot run, even the host's own (checks that both paths give the same bundle).
     cross_install: bool = False
+    channel: Path | None = None  # an update channel directory to publish the archives to
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,9 @@ class TargetArtifact:
     target: str
     artifact: Artifact
     smoke_test: str  # "passed" or "skipped: <why>"
+    sbom: Path | None = None  # `<archive>.cdx.json`
+    signature: Path | None = None  # `<archive>.sig`, when signed
+    channel: Path | None = None  # the channel's latest.json that now offers it
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,7 @@ class BuildResult:
     entry_points: tuple[str, ...]
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
+    lock: str = ""  # the lock file used, relative to the project when inside it
 
     @property
     def artifact(self) -> Artifact:
@@ -92,6 +114,7 @@ class BuildResult:
         return {
             "name": self.name,
             "version": self.version,
+            "lock": self.lock,
             "artifacts": [
                 {
                     "path": str(t.artifact.path),
@@ -100,6 +123,9 @@ class BuildResult:
                     "format": t.artifact.format,
                     "target": t.target,
                     "smoke_test": t.smoke_test,
+                    "sbom": str(t.sbom) if t.sbom else None,
+                    "signature": str(t.signature) if t.signature else None,
+                    "channel": str(t.channel) if t.channel else None,
                 }
                 for t in self.artifacts
             ],
@@ -133,9 +159,9 @@ def bundle_manifest(
     entry_points: list[EntryPoint],
     epoch: int,
     smoke: str | None = None,
+    local_packages: tuple[LocalPackage, ...] = (),
 ) -> BundleManifest:
     a = runtime.archive
-    lock_path = plan.source.path
     return BundleManifest(
         name=cfg.name,
         version=version,
@@ -150,16 +176,21 @@ def bundle_manifest(
             freethreaded=a.freethreaded,
         ),
         lock=LockRef(
-            path=lock_path.relative_to(cfg.project_dir).as_posix()
-            if lock_path.is_relative_to(cfg.project_dir)
-            else lock_path.name,
+            path=lock_label(cfg, plan.source),
             format=plan.source.format,
             sha256=plan.source.sha256,
         ),
         entry_points=tuple(
-            ManifestEntryPoint(ep.name, ep.module, ep.attr or None, ep.distribution)
+            ManifestEntryPoint(
+                ep.name,
+                ep.module,
+                ep.attr or None,
+                ep.distribution,
+                f"venv/bin/{ep.executable}" if ep.executable else None,
+            )
             for ep in entry_points
         ),
+        local_packages=local_packages,
         build=BuildInfo.from_epoch(epoch),
         self_command=cfg.self_command,
         env=dict(cfg.env),
@@ -169,6 +200,43 @@ def bundle_manifest(
         allow_unhashed=cfg.allow_unhashed,
         smoke_test=smoke,
     )
+
+
+def lock_label(cfg: PackConfig, source: LockSource) -> str:
+    path = source.path
+    if path.is_relative_to(cfg.project_dir):
+        return path.relative_to(cfg.project_dir).as_posix()
+    return path.name
+
+
+def report_lock(ctx: Context, cfg: PackConfig, source: LockSource) -> None:
+    """Say which lock the build uses; when discovery passed over others, which and how to
+    choose."""
+    ctx.reporter.step(f"Using the lock {lock_label(cfg, source)} ({source.format})")
+    if source.ignored:
+        others = ", ".join(p.relative_to(cfg.project_dir).as_posix() for p in source.ignored)
+        ctx.reporter.warn(
+            f"{cfg.project_dir} has several lock files: using {lock_label(cfg, source)}, "
+            f'ignoring {others}; choose one with [tool.pack] lock = "..." in {cfg.pyproject.name}'
+        )
+
+
+def check_against_project(
+    ctx: Context, project: ProjectMetadata, tp: TargetPlan, lock: LockSource, plan: LockPlan
+) -> None:
+    """The lock plan of one target satisfies what the project declares (its dependencies for
+    the chosen extras and groups, markers evaluated for that target)."""
+    if plan.project_listed:
+        ctx.reporter.detail(
+            f"{lock.path.name} lists the project itself; it is left out of the lock and its "
+            "wheel is built from the project instead"
+        )
+    if project.dynamic_dependencies:
+        ctx.reporter.detail(
+            "the project's dependencies are dynamic: the lock is checked against them only "
+            "once its wheel is installed"
+        )
+    check_lock_covers_project(project, plan, tp.env.markers)
 
 
 def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
@@ -226,13 +294,19 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     epoch = mtime_from_env(ctx.environ)
 
     # Plan: everything that can fail on bad input fails before the slow steps.
+    check_own_scripts(cfg.entry_points, cfg.project_scripts, cfg.has_build_system, cfg.pyproject)
     lock = find_lock(cfg.project_dir, cfg.lock)
+    report_lock(ctx, cfg, lock)
     for extra in cfg.local_extra_deps:
         if not extra.exists():
             raise ConfigError(
                 f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
             )
+    update_signers = _check_signing(cfg, options)
     plans = [plan_target(ctx, cfg, t, force_cross=options.cross_install) for t in targets]
+    project = load_project(cfg.pyproject, cfg.extras, cfg.groups)
+    for tp in plans:
+        check_requires_python(project, tp.archive.version)
     lock_plans = [
         plan_environment(
             ctx,
@@ -246,6 +320,8 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         )
         for tp in plans
     ]
+    for tp, plan in zip(plans, lock_plans, strict=True):
+        check_against_project(ctx, project, tp, lock, plan)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in workdirs.remove_stale(out_dir):
@@ -258,18 +334,28 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         for tp, plan in zip(plans, lock_plans, strict=True):
             built.append(
                 _build_target(
-                    ctx, cfg, options, tp, plan, lock, apps, work / tp.target.triple, epoch
+                    ctx,
+                    cfg,
+                    options,
+                    tp,
+                    plan,
+                    lock,
+                    apps,
+                    work / tp.target.triple,
+                    epoch,
+                    update_signers,
                 )
             )
+        if options.channel is not None:
+            # Only once every target is built: a fleet never sees half a release.
+            built = [
+                (_publish(ctx, cfg, options.channel, done, version, epoch), version, layers)
+                for done, version, layers in built
+            ]
     except BaseException:
         # One failed target fails the build: no archive of it stays in dist/.
         for done, _, _ in built:
-            path = done.artifact.path
-            if path.is_dir():
-                remove_tree(path)
-            else:
-                path.unlink(missing_ok=True)
-            path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+            _remove_artifact(done.artifact.path)
         raise
     finally:
         remove_tree(work)
@@ -286,6 +372,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         entry_points=apps.entry_point_names,
         seconds=time.monotonic() - started,
         provisioned=provisioned,
+        lock=lock_label(cfg, lock),
     )
 
 
@@ -300,8 +387,11 @@ class _AppWheels:
         self.ctx, self.cfg, self.work, self.find_links = ctx, cfg, work, find_links
         self.built: dict[Path, tuple[list[Path], str | None]] = {}
         self.entry_point_names: tuple[str, ...] = ()
+        self.local_packages: tuple[LocalPackage, ...] = ()  # what bundle.json records
 
-    def files(self, python: Runtime, tp: TargetPlan) -> tuple[list[Path], str | None]:
+    def files(
+        self, python: Runtime, tp: TargetPlan, plan: LockPlan
+    ) -> tuple[list[Path], str | None]:
         for files, version in self.built.values():
             if all(f.name.endswith("-none-any.whl") for f in files):
                 return files, version
@@ -319,6 +409,10 @@ class _AppWheels:
                 files.append(wheel)
                 if version is None:
                     version = wheel.name.split("-")[1]
+            local_wheels, self.local_packages = local_package_wheels(
+                self.ctx, self.cfg, plan, work, python, find_links=self.find_links
+            )
+            files += local_wheels
             files += local_extra_wheels(
                 self.ctx, self.cfg, work, python, find_links=self.find_links
             )
@@ -349,6 +443,7 @@ def _build_target(
     apps: _AppWheels,
     work: Path,
     epoch: int,
+    update_signers: tuple[str, ...] = (),
 ) -> tuple[TargetArtifact, str, dict[str, bool]]:
     target, archive = tp.target, tp.archive
     out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
@@ -372,7 +467,7 @@ def _build_target(
     )
     runtime, env_entry = layers.runtime, layers.env
     python = layers.builder or runtime  # the interpreter that runs during the build
-    app_files, version = apps.files(python, tp)
+    app_files, version = apps.files(python, tp, plan)
     if version is None:
         raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
 
@@ -382,7 +477,10 @@ def _build_target(
     stage_layers(root, runtime, env_entry / "venv", hardlink=True, builder=layers.builder)
     install_app_layer(ctx, root / "venv", runtime, app_files, python_platform=tp.python_platform)
 
-    available = discover_entry_points(site_packages(root / "venv", runtime))
+    site = site_packages(root / "venv", runtime)
+    installed = read_installed(site, root / "venv")
+    check_installed(installed, tp.env.markers, {cfg.name: cfg.extras})
+    available = discover_entry_points(site, installed)
     entry_points = select_entry_points(
         available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
     )
@@ -409,9 +507,17 @@ def _build_target(
     ctx.reporter.detail(f"{checked} binaries checked: all for {target}")
     why_not = why_not_runnable(target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
-    manifest = bundle_manifest(cfg, version, target, runtime, plan, entry_points, epoch, smoke)
+    manifest = bundle_manifest(
+        cfg, version, target, runtime, plan, entry_points, epoch, smoke, apps.local_packages
+    )
+    manifest = dataclasses.replace(
+        manifest, update_signers=update_signers, update_url=cfg.update_url
+    )
     (root / ".pack").mkdir(exist_ok=True)
     (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
+    app_wheel = app_files[0] if cfg.has_build_system and app_files else None
+    sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, plan, tp, epoch)
+    (root / SBOM_FILE).write_bytes(sbom)
     write_files_list(root)
     if why_not is None:
         ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
@@ -421,6 +527,9 @@ def _build_target(
 
     dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
     ctx.reporter.step(f"Writing {dest.name}")
+    # Files beside an older archive of the same name must not outlive it.
+    sidecar_path(dest).unlink(missing_ok=True)
+    signature_path(dest).unlink(missing_ok=True)
     artifact = write_archive(
         root,
         dest,
@@ -433,7 +542,132 @@ def _build_target(
         ),
     )
     remove_tree(root)
-    return TargetArtifact(target.triple, artifact, smoke), version, dict(layers.provisioned)
+    signature = None
+    try:
+        atomic_write_bytes(sidecar_path(dest), sbom)
+        if cfg.sign_key is not None:
+            ctx.reporter.step(f"Signing {dest.name} with {cfg.sign_key}")
+            signature = sign_archive(dest, cfg.sign_key)
+    except BaseException:
+        _remove_artifact(dest)
+        raise
+    done = TargetArtifact(target.triple, artifact, smoke, sidecar_path(dest), signature)
+    return done, version, dict(layers.provisioned)
+
+
+def _check_signing(cfg: PackConfig, options: BuildOptions) -> tuple[str, ...]:
+    """Signing, update signers and the channel checked before anything slow; returns the
+    update signers' allowed_signers lines."""
+    update_signers = (
+        read_update_signers(cfg.update_signers, f"{cfg.pyproject}: [tool.pack] update-signers")
+        if cfg.update_signers
+        else ()
+    )
+    if cfg.sign_key is not None:
+        if cfg.format == "dir":
+            raise ConfigError(
+                f"{cfg.pyproject}: format 'dir' cannot be signed; choose an archive format "
+                "(tar.zst, tar.gz, tar.xz) or drop --sign / sign-key / PACK_SIGN_KEY"
+            )
+        check_sign_key(cfg.sign_key, "--sign / sign-key / PACK_SIGN_KEY")
+    if options.channel is not None and cfg.format == "dir":
+        raise ConfigError(
+            f"{cfg.pyproject}: format 'dir' cannot be published to a channel; choose an "
+            "archive format (tar.zst, tar.gz, tar.xz)"
+        )
+    return update_signers
+
+
+def _publish(
+    ctx: Context, cfg: PackConfig, channel: Path, done: TargetArtifact, version: str, epoch: int
+) -> TargetArtifact:
+    ctx.reporter.step(f"Publishing {done.artifact.path.name} to the channel {channel}")
+    a = done.artifact
+    published = publish(
+        channel,
+        name=cfg.name,
+        version=version,
+        target=done.target,
+        archive=a.path,
+        sha256=a.sha256,
+        size=a.size,
+        built=BuildInfo.from_epoch(epoch).time,
+        beside=tuple(
+            p for p in (sha256_sidecar(a.path), done.sbom, done.signature) if p is not None
+        ),
+    )
+    return dataclasses.replace(done, channel=published.latest)
+
+
+def _remove_artifact(dest: Path) -> None:
+    if dest.is_dir() and not dest.is_symlink():
+        remove_tree(dest)
+    else:
+        dest.unlink(missing_ok=True)
+    for beside in (sha256_sidecar(dest), sidecar_path(dest), signature_path(dest)):
+        beside.unlink(missing_ok=True)
+
+
+def bundle_sbom(
+    cfg: PackConfig,
+    root: Path,
+    runtime: Runtime,
+    version: str,
+    app_wheel: Path | None,
+    app_files: list[Path],
+    plan: LockPlan,
+    tp: TargetPlan,
+    epoch: int,
+) -> bytes:
+    a = runtime.archive
+    project = read_pyproject(cfg.project_dir)[1].get("project", {})
+    return render_sbom(
+        plan_for_bundle(
+            root=root,
+            site=site_packages(root / "venv", runtime),
+            name=cfg.name,
+            version=version,
+            app_wheel=app_wheel,
+            extra_wheels=[f for f in app_files if f != app_wheel],
+            locked={x.name: x.sha256 for x in plan.artifacts},
+            project_dependencies=project.get("dependencies", []),
+            interpreter=Interpreter(a.filename, a.version, a.sha256),
+            environment=tp.env.markers,
+            extras=cfg.extras,
+            epoch=epoch,
+        )
+    )
+
+
+def local_package_wheels(
+    ctx: Context,
+    cfg: PackConfig,
+    plan: LockPlan,
+    work: Path,
+    runtime: Runtime,
+    *,
+    find_links: tuple[Path, ...] = (),
+) -> tuple[list[Path], tuple[LocalPackage, ...]]:
+    """The lock's `directory` packages (path dependencies, workspace members) built into
+    wheels with the build interpreter, and what bundle.json records of each."""
+    wheels: list[Path] = []
+    records: list[LocalPackage] = []
+    for i, directory in enumerate(plan.directories):
+        rel = Path(os.path.relpath(directory.path, cfg.project_dir.resolve())).as_posix()
+        ctx.reporter.step(f"Building the wheel of {directory.name} ({rel})")
+        wheel = build_wheel(
+            ctx, directory.path, work / f"local-{i}", runtime.exe, find_links=find_links
+        )
+        wheels.append(wheel)
+        records.append(
+            LocalPackage(
+                name=directory.name,
+                version=str(parse_wheel_filename(wheel.name)[1]),
+                path=rel,
+                sha256=sha256_file(wheel),
+            )
+        )
+    return wheels, tuple(records)
 
 
 def local_extra_wheels(

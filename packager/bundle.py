@@ -8,12 +8,15 @@ import configparser
 import csv
 import io
 import json
+import os
+import re
 import shutil
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ._fs import copy_tree
 from ._proc import run
+from .closure import InstalledDistribution
 from .context import Context
 from .errors import BuildError, ConfigError
 from .install import install_files
@@ -67,8 +70,15 @@ def install_app_layer(
         compile_tree(venv / "bin" / "python", sources, venv, what="the application")
 
 
-def discover_entry_points(site: Path) -> dict[str, EntryPoint]:
-    """Every console (and GUI) script any installed distribution declares."""
+# A program name that is safe to write into the launcher unquoted by anything but "...".
+_PROGRAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def discover_entry_points(
+    site: Path, dists: Sequence[InstalledDistribution] = ()
+) -> dict[str, EntryPoint]:
+    """Every console (and GUI) script any installed distribution declares, and every other
+    executable a distribution of `dists` installs into the venv's bin/ (ruff's binary)."""
     found: dict[str, EntryPoint] = {}
     for ep_file in sorted(site.glob("*.dist-info/entry_points.txt")):
         parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
@@ -82,7 +92,37 @@ def discover_entry_points(site: Path) -> dict[str, EntryPoint]:
                         found.setdefault(name, EntryPoint.parse(name, value, dist))
                     except ValueError as exc:
                         raise BuildError(f"{ep_file}: [{section}] {name}: {exc}") from exc
+    venv = site.parents[2]
+    for installed in dists:
+        for file in installed.files:
+            path = PurePosixPath(file)
+            if path.parent != PurePosixPath("bin") or path.name in found:
+                continue
+            if not _PROGRAM.match(path.name) or path.name.startswith("python"):
+                continue
+            if (venv / file).is_file() and os.access(venv / file, os.X_OK):
+                found[path.name] = EntryPoint.program(path.name, installed.dist_info.split("-")[0])
     return found
+
+
+def check_own_scripts(
+    wanted: Sequence[str] | None,
+    project_scripts: Sequence[str],
+    has_build_system: bool,
+    pyproject: Path,
+) -> None:
+    """Before anything is built: a project without a build system is not installed, so none
+    of its own [project.scripts] can be launched."""
+    names = list(wanted) if wanted is not None else list(project_scripts)
+    own = [n for n in names if n in project_scripts]
+    if has_build_system or not own:
+        return
+    raise ConfigError(
+        f"{pyproject}: [project.scripts] {', '.join(map(repr, own))} cannot be launched: the "
+        "project has no [build-system], so its own code is not installed in the bundle; add a "
+        '[build-system] (e.g. requires = ["hatchling"], build-backend = "hatchling.build"), '
+        "or set [tool.pack] entry-points to a dependency's script"
+    )
 
 
 def select_entry_points(
@@ -102,8 +142,8 @@ def select_entry_points(
     if unknown:
         key = "[tool.pack] entry-points" if wanted is not None else "[project.scripts]"
         raise ConfigError(
-            f"{pyproject}: {key}: no console script named {', '.join(map(repr, unknown))} is "
-            f"installed; available: {listing}"
+            f"{pyproject}: {key}: no console script or program named "
+            f"{', '.join(map(repr, unknown))} is installed; available: {listing}"
         )
     return [available[n] for n in names]
 
@@ -152,26 +192,45 @@ def swap_in_runtime(root: Path, runtime: Runtime, *, hardlink: bool) -> None:
         copy_tree(runtime.home, root / "python", hardlink=hardlink)
 
 
+# Arguments: `name=module:attr` (import, then look the attribute path up: it must be callable),
+# `name=module` (import), `name=!program` (venv/bin/program must be an executable file).
 _SMOKE = r"""
-import importlib, json, sys
+import importlib, json, os, sys, traceback
 out = {"prefix": sys.prefix, "base_prefix": sys.base_prefix, "errors": []}
-for mod in sys.argv[1:]:
+for arg in sys.argv[1:]:
+    name, _, ref = arg.partition("=")
     try:
-        importlib.import_module(mod)
+        if ref.startswith("!"):
+            if not os.access(os.path.join(sys.prefix, "bin", ref[1:]), os.X_OK):
+                raise FileNotFoundError("venv/bin/" + ref[1:] + " is missing or not executable")
+            continue
+        module, _, attr = ref.partition(":")
+        obj = importlib.import_module(module)
+        for part in attr.split(".") if attr else ():
+            obj = getattr(obj, part)
+        if attr and not callable(obj):
+            raise TypeError(ref + " is " + type(obj).__name__ + ", not a callable")
     except BaseException as exc:
-        import traceback
         why = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        out["errors"].append(mod + ": " + why)
+        shown = "venv/bin/" + ref[1:] if ref.startswith("!") else ref
+        out["errors"].append(name + " (" + shown + "): " + why.replace("\n", " "))
 print(json.dumps(out))
 """
 
 
+def _smoke_arg(ep: EntryPoint) -> str:
+    if ep.executable:
+        return f"{ep.name}=!{ep.executable}"
+    return f"{ep.name}={ep.module}" + (f":{ep.attr}" if ep.attr else "")
+
+
 def smoke_test(root: Path, entry_points: Sequence[EntryPoint]) -> None:
     """Run the bundle's own interpreter: the venv must be recognised (sys.prefix is venv/,
-    sys.base_prefix is python/) and every entry point's module must import."""
-    modules = sorted({ep.module for ep in entry_points})
+    sys.base_prefix is python/), every entry point must resolve to its object (module
+    imported, attribute found and callable) and every program must be executable."""
+    args = [_smoke_arg(ep) for ep in entry_points]
     proc = run(
-        [root / "venv" / "bin" / "python", "-I", "-B", "-c", _SMOKE, *modules],
+        [root / "venv" / "bin" / "python", "-I", "-B", "-c", _SMOKE, *args],
         what="the smoke test of the bundle",
         cwd=root,
         env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
@@ -191,5 +250,6 @@ def smoke_test(root: Path, entry_points: Sequence[EntryPoint]) -> None:
         )
     if report["errors"]:
         raise BuildError(
-            "smoke test: entry point modules fail to import: " + "; ".join(report["errors"])
+            "smoke test: entry points do not resolve: " + "; ".join(report["errors"]) + "; fix "
+            "the entry point (the function it names must exist) or the packaging of its module"
         )

@@ -56,6 +56,9 @@ class PackConfig:
     targets: tuple[str, ...] = ()  # `target = [...]` or --target repeated; () is this host
     python_archives: tuple[Path, ...] = ()  # several: one per target, told apart by name
     glibc: str | None = None  # the manylinux level assumed for linux-gnu targets
+    sign_key: Path | None = None  # an SSH key: the archive gets `<archive>.sig`
+    update_signers: Path | None = None  # allowed_signers embedded for `self update`
+    update_url: str | None = None  # the update channel embedded for `self update`
 
     @property
     def bundle_dirname(self) -> str:
@@ -87,6 +90,9 @@ _KEYS = {
     "groups": "list of strings",
     "allow-unhashed": "boolean",
     "out-dir": "string",
+    "sign-key": "string",
+    "update-signers": "string",
+    "update-url": "string",
 }
 
 
@@ -107,9 +113,52 @@ def _check_type(pyproject: Path, key: str, value: object) -> None:
         and all(isinstance(v, str) for v in value.values()),
     }[kind]
     if not ok:
+        article = "an" if kind[0] in "aeiou" else "a"
         raise ConfigError(
-            f"{_where(pyproject, key)} must be a {kind}, got {type(value).__name__} {value!r}"
+            f"{_where(pyproject, key)} must be {article} {kind}, got {type(value).__name__} "
+            f"{value!r}"
         )
+
+
+def _near_pack(name: str) -> bool:
+    """`pakc`, `packs`, `Pack`, `pack_`, `apck`: one edit (a transposition counts as one)
+    from `pack`."""
+    a, b = name.lower().strip("-_. "), "pack"
+    if a == b:
+        return True
+    # Names of real tools one letter away (`back`, `jack`) start with another letter.
+    if abs(len(a) - len(b)) > 1 or len(a) < 3 or a[0] not in "pa":
+        return False
+    # Optimal string alignment distance, stopped early: only "at most 1" matters.
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)] <= 1
+
+
+def _check_misspelt_table(pyproject: Path, data: Mapping[str, Any]) -> None:
+    """`[tool.pakc]`, `[tool-pack]`, `["tool.pack"]`: settings pack would otherwise ignore."""
+    tool = data.get("tool", {})
+    for name in tool if isinstance(tool, dict) else ():
+        if name != "pack" and _near_pack(name):
+            raise ConfigError(
+                f"{pyproject}: [tool.{name}] is not read by pack (did you mean [tool.pack]?); "
+                "rename the table"
+            )
+    for name in data:
+        squashed = re.sub(r"[-_. ]", "", name.lower())
+        if name not in ("tool", "project", "build-system", "dependency-groups") and (
+            squashed in ("toolpack", "pack")
+            or (squashed.startswith("tool") and _near_pack(squashed[4:]))
+        ):
+            raise ConfigError(
+                f"{pyproject}: top-level table [{name}] is not read by pack (did you mean "
+                "[tool.pack]?); rename the table"
+            )
 
 
 def read_pyproject(project_dir: Path) -> tuple[Path, dict[str, Any]]:
@@ -136,6 +185,7 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
     project = data.get("project", {})
     if not isinstance(project, dict):
         raise ConfigError(f"{pyproject}: [project] must be a table")
+    _check_misspelt_table(pyproject, data)
     tool = data.get("tool", {}).get("pack", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{pyproject}: [tool.pack] must be a table")
@@ -265,6 +315,16 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
         for p in merged.get("local-extra-deps", [])
     )
 
+    update_url = merged.get("update-url")
+    if update_url is not None and not (
+        update_url.startswith(("https://", "http://")) or Path(update_url).is_absolute()
+    ):
+        raise ConfigError(
+            f"{_where(pyproject, 'update-url')}: {update_url!r} is neither an http(s) URL nor "
+            "an absolute directory; give where the channel directory (pack build --channel) "
+            "is served"
+        )
+
     return PackConfig(
         project_dir=project_dir,
         pyproject=pyproject,
@@ -295,4 +355,7 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
         groups=tuple(merged.get("groups", [])),
         allow_unhashed=bool(merged.get("allow-unhashed", False)),
         out_dir=rel_path("out-dir"),
+        sign_key=rel_path("sign-key"),
+        update_signers=rel_path("update-signers"),
+        update_url=update_url.rstrip("/") if update_url else None,
     )

@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import random
+import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -255,6 +256,12 @@ def _attempt(
     except (httpx.UnsupportedProtocol, httpx.TooManyRedirects) as exc:
         raise NetworkError(f"cannot download {url}: {exc}") from exc
     except httpx.TransportError as exc:
+        if _is_name_resolution_error(exc):
+            host = urlsplit(url).hostname or url
+            raise NetworkError(
+                f"cannot download {url}: the host name {host} does not resolve ({exc}); check "
+                "the URL, DNS and proxy settings (HTTPS_PROXY), or use a mirror"
+            ) from exc
         if _is_certificate_error(exc):
             raise NetworkError(
                 f"cannot download {url}: the server's TLS certificate is not trusted ({exc}); "
@@ -332,6 +339,25 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _is_name_resolution_error(exc: BaseException) -> bool:
+    """DNS said no: retrying within seconds will not change the answer."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    return any(
+        sign in text
+        for sign in (
+            "Name or service not known",
+            "Temporary failure in name resolution",
+            "nodename nor servname provided",
+            "No address associated with hostname",
+        )
+    )
 
 
 def _is_certificate_error(exc: BaseException) -> bool:

@@ -97,6 +97,7 @@ def plan_environment(
         ctx=ctx,
         find_links=find_links,
         allow_unhashed=cfg.allow_unhashed,
+        project_dir=cfg.project_dir,
         check=check,
     )
     if not sdist_ok:

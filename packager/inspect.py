@@ -15,6 +15,7 @@ from typing import Any
 
 from .archive import Format, format_of, read_bundle
 from .manifest import BundleManifest
+from .sbom import SBOM_FILE
 
 _BUNDLE_JSON = ".pack/bundle.json"
 _SITE = re.compile(r"^venv/lib/python[^/]+/site-packages/")
@@ -56,6 +57,7 @@ class Inspection:
     links: int
     folders: int
     sizes: SizeBreakdown
+    sbom_components: int | None = None  # components in .pack/sbom.cdx.json; None: no SBOM
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: the `--json` output of `pack inspect`."""
@@ -64,6 +66,9 @@ class Inspection:
             "format": self.format,
             "archive_size": self.archive_size,
             "manifest": None if self.manifest is None else _manifest_dict(self.manifest),
+            "sbom": None
+            if self.sbom_components is None
+            else {"path": SBOM_FILE, "components": self.sbom_components},
             "counts": {"files": self.files, "links": self.links, "folders": self.folders},
             "sizes": {
                 "total": self.sizes.total,
@@ -99,10 +104,14 @@ def inspect_bundle(source: Path) -> Inspection:
     links = folders = 0
     dists: list[_Dist] = []
     manifest: BundleManifest | None = None
-    for member in read_bundle(source, keep=lambda p: p == _BUNDLE_JSON or bool(_RECORD.match(p))):
+    sbom_components: int | None = None
+    wanted = {_BUNDLE_JSON, SBOM_FILE}
+    for member in read_bundle(source, keep=lambda p: p in wanted or bool(_RECORD.match(p))):
         if member.kind == "file":
             sizes[member.path] = member.size
-            if member.path == _BUNDLE_JSON and member.data is not None:
+            if member.path == SBOM_FILE and member.data is not None:
+                sbom_components = _count_components(member.data)
+            elif member.path == _BUNDLE_JSON and member.data is not None:
                 manifest = BundleManifest.from_json(member.data, f"{source}: {_BUNDLE_JSON}")
             elif member.data is not None and (m := _RECORD.match(member.path)):
                 dists.append(_dist_from_record(m.group(1), m.group(2), member.data))
@@ -121,7 +130,20 @@ def inspect_bundle(source: Path) -> Inspection:
         links=links,
         folders=folders,
         sizes=_breakdown(sizes, dists),
+        sbom_components=sbom_components,
     )
+
+
+def _count_components(data: bytes) -> int:
+    """Components of the SBOM, the application itself included; 0 when it is unreadable
+    (`pack verify` is what tells a damaged file)."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return 0
+    if not isinstance(doc, dict) or not isinstance(doc.get("components"), list):
+        return 0
+    return len(doc["components"]) + 1
 
 
 def _dist_from_record(site: str, info_name: str, record: bytes) -> _Dist:

@@ -19,6 +19,20 @@ class EntryPoint:
     module: str
     attr: str  # may be dotted: obj.method; "" runs the module as __main__
     distribution: str
+    # A program the distribution installs in the venv's bin/ (ruff, uv): run directly.
+    executable: str = ""
+
+    @classmethod
+    def program(cls, name: str, distribution: str) -> EntryPoint:
+        """`venv/bin/<name>`, a native executable (or any script) a wheel installs."""
+        return cls(name, "", "", distribution, executable=name)
+
+    @property
+    def reference(self) -> str:
+        """`module:attr`, `module`, or `venv/bin/<program>`, as messages show it."""
+        if self.executable:
+            return f"venv/bin/{self.executable}"
+        return self.module + (f":{self.attr}" if self.attr else "")
 
     @classmethod
     def parse(cls, name: str, value: str, distribution: str) -> EntryPoint:
@@ -96,8 +110,11 @@ def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
             "UNSET": "PYTHONHOME PYTHONPATH" if s.isolated else "PYTHONHOME",
             "SETUP": "\n".join(s for s in setup if s),
             "SELF": self_block,
-            "FLAGS": flags,
-            "CODE": python_code(ep),
+            "COMMAND": (
+                f'"$root/venv/bin/{ep.executable}"'
+                if ep.executable
+                else f'"$root/venv/bin/python" {flags} -c \'{python_code(ep)}\' "$0"'
+            ),
         },
     )
     return text.replace("\n\n\n", "\n\n").encode()

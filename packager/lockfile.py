@@ -7,10 +7,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import shlex
 import tempfile
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlparse
@@ -29,8 +30,10 @@ from packaging.pylock import (
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 
-from ._proc import run
+from ._proc import explain, run
 from .errors import ConfigError, LockError
+from .install import uv_env
+from .requires_python import excluded
 
 if TYPE_CHECKING:
     from .context import Context
@@ -46,6 +49,8 @@ class LockSource:
     path: Path
     format: LockFormat
     sha256: str  # of the lock file as written by the user
+    # Other lock files the project has that discovery passed over (to say so in the output).
+    ignored: tuple[Path, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,21 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class LocalDirectory:
+    """A `directory` package of the lock other than the project (a path dependency, a uv
+    workspace member): built into a wheel and installed with the project's."""
+
+    name: str
+    path: Path  # absolute, resolved
+    editable: bool  # as the lock says; pack always builds a regular wheel
+
+
+@dataclass(frozen=True)
 class LockPlan:
     source: LockSource
     artifacts: tuple[Artifact, ...]
+    directories: tuple[LocalDirectory, ...] = ()
+    project_listed: bool = False  # the lock lists the project itself (left out: built anyway)
 
     @property
     def digest(self) -> str:
@@ -86,9 +103,10 @@ def find_lock(project_dir: Path, configured: Path | None) -> LockSource:
         return _source(configured)
     candidates = [project_dir / "pylock.toml", *sorted(project_dir.glob("pylock.*.toml"))]
     candidates += [project_dir / "uv.lock", project_dir / "requirements.txt"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return _source(candidate)
+    found = [c for c in candidates if c.is_file()]
+    if found:
+        chosen = _source(found[0])
+        return LockSource(chosen.path, chosen.format, chosen.sha256, tuple(found[1:]))
     raise LockError(
         f"no lock file in {project_dir} (looked for pylock.toml, pylock.*.toml, uv.lock, "
         "requirements.txt); create one with `uv lock` or set [tool.pack] lock"
@@ -119,11 +137,14 @@ def export_uv_lock(
     *,
     extras: Sequence[str] = (),
     groups: Sequence[str] = (),
+    offline: bool = False,
     env: Mapping[str, str] | None = None,
+    find_links: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Export uv.lock to pylock form with uv: the project itself left out, only the groups
-    asked for (not uv's default `dev`), nothing editable, and the lock used as it is
-    (`--frozen`). `env`: uv's environment (install.uv_env: its cache inside pack's)."""
+    asked for (not uv's default `dev`), nothing editable. uv itself checks that the lock is
+    up to date with pyproject.toml (`--locked`: a quick comparison, no resolution when it is);
+    `directory` paths come back absolute."""
     _check_selection(source.path.parent / "pyproject.toml", extras, groups)
     with tempfile.TemporaryDirectory(prefix="pack-export-") as tmp:
         out = Path(tmp) / "pylock.toml"
@@ -132,7 +153,7 @@ def export_uv_lock(
             "export",
             "--format",
             "pylock.toml",
-            "--frozen",
+            "--locked",
             "--no-emit-project",
             "--no-default-groups",
             "--no-editable",
@@ -145,16 +166,41 @@ def export_uv_lock(
             argv += ["--extra", extra]
         for group in groups:
             argv += ["--group", group]
-        run(
+        if offline:
+            argv.append("--offline")
+        # Checking the lock may build the project's metadata (a dynamic version): offline,
+        # its build backend comes from the wheelhouse.
+        for directory in find_links:
+            argv += ["--find-links", directory]
+        proc = run(
             argv,
             what=f"exporting {source.path} with uv",
             cwd=source.path.parent,
             env=env,
             error=LockError,
-            hint="check that uv.lock is up to date with pyproject.toml (uv lock)",
+            check_exit=False,
         )
+        if proc.returncode != 0:
+            output = proc.stderr.decode(errors="replace")
+            details = f"$ {shlex.join(str(a) for a in argv)}\n{output}"
+            pyproject = source.path.parent / "pyproject.toml"
+            stale = "needs to be updated" in output
+            if stale or (offline and "network was disabled" in output):
+                raise LockError(
+                    f"{source.path} is out of date with {pyproject} (uv says: "
+                    f"{explain(output)}); run `uv lock` and commit the result",
+                    details=details,
+                )
+            raise LockError(
+                f"exporting {source.path} with uv failed: {explain(output)}", details=details
+            )
         with open(out, "rb") as f:
-            return tomllib.load(f)
+            data: dict[str, Any] = tomllib.load(f)
+        for package in data.get("packages", []):
+            local = package.get("directory") if isinstance(package, dict) else None
+            if isinstance(local, dict) and isinstance(local.get("path"), str):
+                local["path"] = str((Path(tmp) / local["path"]).resolve())
+        return data
 
 
 def _unknown(kind: str, asked: Sequence[str], known: Sequence[str], where: str, key: str) -> None:
@@ -247,12 +293,22 @@ def plan_from_pylock(
     extras: Sequence[str] = (),
     groups: Sequence[str] | None = None,
     where: Path | None = None,
+    project_dir: Path | None = None,
     check: PylockCheck | None = None,
 ) -> LockPlan:
     """Select, for one target's environment and tags, the artifact of every package the lock
-    needs there, with its sha256. `check` sees the lock first (the target's wheel policy)."""
+    needs there, with its sha256. `check` sees the lock first (the target's wheel policy).
+    A `directory` package at `project_dir` is the project itself (built and installed
+    anyway) and is left out; any other is planned as a local directory to build. The lock's
+    and each package's requires-python must accept the target's interpreter
+    (`python_full_version` of `environment`)."""
     where = where or source.path
     base = source.path.parent
+    python = environment.get("python_full_version", "")
+    message = excluded(pylock.requires_python, python, f"{where}: requires-python")
+    if message:
+        raise LockError(message)
+    project = project_dir.resolve() if project_dir is not None else None
     if check is not None:
         check(pylock, extras, groups)
     try:
@@ -265,20 +321,42 @@ def plan_from_pylock(
             )
         )
     except PylockSelectError as exc:
+        # packaging names the package; say which Python would do, as for the project.
+        lock_env: dict[str, Any] = {
+            **environment,
+            "extras": set(extras),
+            "dependency_groups": set(groups or ()),
+        }
+        for n, package in enumerate(pylock.packages):
+            applies = package.marker is None or package.marker.evaluate(lock_env, "lock_file")
+            label = f"{where}: packages[{n}] ({package.name}) requires-python"
+            message = excluded(package.requires_python, python, label) if applies else None
+            if message:
+                raise LockError(message) from exc
         raise LockError(f"{where}: cannot select packages for the target: {exc}") from exc
 
     index = {id(p): i for i, p in enumerate(pylock.packages)}
     artifacts: list[Artifact] = []
+    directories: list[LocalDirectory] = []
+    project_listed = False
     for package, dist in selected:
         i = index.get(id(package), "?")
         label = f"{where}: packages[{i}] ({package.name})"
         version = str(package.version) if package.version is not None else None
-        if isinstance(dist, (PackageVcs, PackageDirectory)):
-            kind = "vcs" if isinstance(dist, PackageVcs) else "directory"
+        if isinstance(dist, PackageVcs):
             raise LockError(
-                f"{label} is a {kind} source, which has no hash to verify; build it into a "
-                "wheel and list it in [tool.pack] local-extra-deps instead"
+                f"{label} is a vcs source ({dist.url or dist.path}), which has no hash to "
+                "verify; depend on a released version, or build it into a wheel and list the "
+                "wheel in [tool.pack] local-extra-deps"
             )
+        if isinstance(dist, PackageDirectory):
+            path = (base / dist.path).resolve()  # an absolute dist.path stays itself
+            if path == project:
+                project_listed = True
+            else:
+                check_directory(dist.path, path, label)
+                directories.append(LocalDirectory(str(package.name), path, bool(dist.editable)))
+            continue
         if isinstance(dist, PackageWheel):
             j = package.wheels.index(dist) if package.wheels else "?"
             sha = _sha256(dist.hashes, f"{label} wheels[{j}]")
@@ -309,7 +387,27 @@ def plan_from_pylock(
                 sha256=sha,
             )
         )
-    return LockPlan(source=source, artifacts=tuple(sorted(artifacts, key=lambda a: a.name)))
+    return LockPlan(
+        source=source,
+        artifacts=tuple(sorted(artifacts, key=lambda a: a.name)),
+        directories=tuple(sorted(directories, key=lambda d: d.name)),
+        project_listed=project_listed,
+    )
+
+
+def check_directory(path: str, resolved: Path, label: str) -> None:
+    """A lock's `directory` package must be a project (a folder with pyproject.toml or
+    setup.py): pack builds it."""
+    if not resolved.is_dir():
+        raise LockError(
+            f"{label}: directory {path} ({resolved}) does not exist; restore it or regenerate "
+            "the lock"
+        )
+    if not (resolved / "pyproject.toml").is_file() and not (resolved / "setup.py").is_file():
+        raise LockError(
+            f"{label}: directory {path} ({resolved}) has no pyproject.toml or setup.py, so it "
+            "cannot be built; point the lock at a project"
+        )
 
 
 def plan_lock(
@@ -323,6 +421,7 @@ def plan_lock(
     ctx: Context | None = None,
     find_links: Sequence[Path] = (),
     allow_unhashed: bool = False,
+    project_dir: Path | None = None,
     check: PylockCheck | None = None,
 ) -> LockPlan:
     """Read `source` (any supported format) and plan it for one target. A requirements file
@@ -347,14 +446,27 @@ def plan_lock(
             tags=tags,
             files_for=req_mod.lookup_files(ctx, rf, find_links),
             offline=ctx.offline,
+            project_dir=project_dir,
         )
     if source.format == "uv.lock":
-        from .install import uv_env
-
-        env = uv_env(ctx) if ctx is not None else None
-        data = export_uv_lock(source, uv, extras=extras, groups=groups, env=env)
+        data = export_uv_lock(
+            source,
+            uv,
+            extras=extras,
+            groups=groups,
+            offline=ctx.offline if ctx else False,
+            env=uv_env(ctx) if ctx else None,
+            find_links=find_links,
+        )
         pylock = parse_pylock(data, source.path)
-        return plan_from_pylock(pylock, source, environment=environment, tags=tags, check=check)
+        return plan_from_pylock(
+            pylock,
+            source,
+            environment=environment,
+            tags=tags,
+            project_dir=project_dir,
+            check=check,
+        )
     pylock = parse_pylock(load_pylock_data(source), source.path)
     extras = [canonicalize_name(e) for e in extras]
     _unknown(
@@ -378,5 +490,6 @@ def plan_lock(
         tags=tags,
         extras=extras,
         groups=list(groups) if groups else None,
+        project_dir=project_dir,
         check=check,
     )

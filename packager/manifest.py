@@ -46,12 +46,25 @@ class LockRef:
 @dataclass(frozen=True)
 class EntryPoint:
     """A command the bundle exposes as `bin/<name>`: `module:attr`, or `python -m module`
-    when `attr` is None."""
+    when `attr` is None, or, with `executable` (`venv/bin/ruff`), a program a wheel installs
+    that the launcher runs directly (`module` is then "")."""
 
     name: str
     module: str
     attr: str | None
     distribution: str
+    executable: str | None = None
+
+
+@dataclass(frozen=True)
+class LocalPackage:
+    """A `directory` package of the lock (a path dependency, a workspace member) that pack
+    built into a wheel: its path relative to the project and the built wheel's sha256."""
+
+    name: str
+    version: str
+    path: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -80,7 +93,10 @@ class BundleManifest:
     isolated: bool = True
     strip: tuple[str, ...] = ()
     allow_unhashed: bool = False
+    local_packages: tuple[LocalPackage, ...] = ()
     smoke_test: str | None = None  # "passed", or "skipped: <why>"
+    update_signers: tuple[str, ...] = ()  # allowed_signers lines of `update-signers`
+    update_url: str | None = None
     pack_version: str = __version__
     schema: int = SCHEMA_VERSION
 
@@ -127,6 +143,7 @@ class BundleManifest:
                     module=get.text(ep, "module", f"entry_points[{i}]."),
                     attr=get.opt_text(ep, "attr", f"entry_points[{i}]."),
                     distribution=get.text(ep, "distribution", f"entry_points[{i}]."),
+                    executable=get.opt_text(ep, "executable", f"entry_points[{i}]."),
                 )
                 for i, ep in enumerate(get.list_of(obj, "entry_points", dict))
             ),
@@ -140,7 +157,22 @@ class BundleManifest:
             isolated=get.flag(obj, "isolated"),
             strip=tuple(get.list_of(obj, "strip", str)),
             allow_unhashed=get.flag(obj, "allow_unhashed"),
+            local_packages=tuple(
+                LocalPackage(
+                    name=get.text(lp, "name", f"local_packages[{i}]."),
+                    version=get.text(lp, "version", f"local_packages[{i}]."),
+                    path=get.text(lp, "path", f"local_packages[{i}]."),
+                    sha256=get.text(lp, "sha256", f"local_packages[{i}]."),
+                )
+                for i, lp in enumerate(
+                    get.list_of(obj, "local_packages", dict) if "local_packages" in obj else []
+                )
+            ),
             smoke_test=get.opt_text(obj, "smoke_test"),
+            update_signers=tuple(get.list_of(obj, "update_signers", str))
+            if obj.get("update_signers") is not None
+            else (),
+            update_url=get.opt_text(obj, "update_url"),
             pack_version=get.text(obj, "pack_version"),
         )
 

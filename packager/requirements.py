@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
@@ -30,7 +31,14 @@ from . import cache as cache_mod
 from ._fs import atomic_write_text, sha256_file
 from .context import Context
 from .errors import LockError, NetworkError
-from .lockfile import Artifact, ArtifactKind, LockPlan, LockSource
+from .lockfile import (
+    Artifact,
+    ArtifactKind,
+    LocalDirectory,
+    LockPlan,
+    LockSource,
+    check_directory,
+)
 
 PYPI = "https://pypi.org/simple"
 
@@ -66,11 +74,22 @@ class Pinned:
 
 
 @dataclass(frozen=True)
+class LocalLine:
+    """`-e ./packages/lib` or `./packages/lib`: a local project (`uv export --format
+    requirements-txt` lists the project and workspace members so)."""
+
+    text: str  # as written
+    path: Path  # resolved against the file's folder
+    line: int
+
+
+@dataclass(frozen=True)
 class RequirementsFile:
     path: Path
     requirements: tuple[Pinned, ...]
     index_urls: tuple[str, ...]  # --index-url (PyPI by default), then --extra-index-url
     find_links: tuple[Path, ...]  # -f/--find-links directories, relative to the file
+    directories: tuple[LocalLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,9 +149,13 @@ def parse_requirements(path: Path, *, allow_unhashed: bool) -> RequirementsFile:
     extra_index: list[str] = []
     find_links: list[Path] = []
     pins: list[Pinned] = []
+    directories: list[LocalLine] = []
     seen: dict[str, int] = {}
     for number, line in _logical_lines(text):
         where = f"{path}:{number}"
+        if line.startswith((".", "/")):
+            directories.append(_local(line, path, where, number))
+            continue
         if line.startswith("-"):
             tokens = _option_tokens(line, where)
             i = 0
@@ -145,6 +168,8 @@ def parse_requirements(path: Path, *, allow_unhashed: bool) -> RequirementsFile:
                     extra_index.append(value.rstrip("/"))
                 elif opt == "--no-index":
                     index = None
+                elif opt in ("-e", "--editable"):
+                    directories.append(_local(value, path, where, number))
                 elif opt in ("-f", "--find-links"):
                     link = (
                         Path(unquote(urlsplit(value).path))
@@ -172,7 +197,30 @@ def parse_requirements(path: Path, *, allow_unhashed: bool) -> RequirementsFile:
         seen[pin.name] = number
         pins.append(pin)
     indexes = ((index,) if index else ()) + tuple(extra_index)
-    return RequirementsFile(path.absolute(), tuple(pins), indexes, tuple(find_links))
+    return RequirementsFile(
+        path.absolute(), tuple(pins), indexes, tuple(find_links), tuple(directories)
+    )
+
+
+def _local(text: str, path: Path, where: str, number: int) -> LocalLine:
+    if "://" in text or text.startswith(("git+", "hg+", "svn+", "bzr+")):
+        raise LockError(
+            f"{where}: {text} is a vcs or remote source, which has no hash to verify; depend on "
+            "a released version, or build it into a wheel and list the wheel in [tool.pack] "
+            "local-extra-deps"
+        )
+    local = Path(unquote(urlsplit(text).path)) if text.startswith("file:") else Path(text)
+    return LocalLine(text, (path.parent / local).resolve(), number)
+
+
+def _local_name(directory: Path) -> str:
+    """The project name in `directory`'s pyproject.toml, else the folder's name."""
+    try:
+        with open(directory / "pyproject.toml", "rb") as f:
+            name = tomllib.load(f).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        name = None
+    return name if isinstance(name, str) and name else directory.name
 
 
 def _option_tokens(text: str, where: str) -> list[tuple[str, str]]:
@@ -377,10 +425,21 @@ def plan_requirements(
     tags: Sequence[Tag],
     files_for: Callable[[Pinned], Sequence[IndexFile]],
     offline: bool = False,
+    project_dir: Path | None = None,
 ) -> LockPlan:
     """Choose, for one target, the file of every pin whose marker holds there: the wheel
-    with the best tag, else the sdist."""
+    with the best tag, else the sdist. A local project line is the project itself (left out)
+    or a directory to build, as in a pylock."""
     select = create_compatible_tags_selector(tags)
+    project = project_dir.resolve() if project_dir is not None else None
+    directories: list[LocalDirectory] = []
+    project_listed = False
+    for local in rf.directories:
+        if local.path == project:
+            project_listed = True
+            continue
+        check_directory(local.text, local.path, f"{rf.path}:{local.line}")
+        directories.append(LocalDirectory(_local_name(local.path), local.path, editable=False))
     artifacts: list[Artifact] = []
     for pin in rf.requirements:
         if pin.marker is not None and not pin.marker.evaluate({**environment, "extra": ""}):
@@ -425,4 +484,9 @@ def plan_requirements(
                 sha256=best.sha256,
             )
         )
-    return LockPlan(source=source, artifacts=tuple(sorted(artifacts, key=lambda a: a.name)))
+    return LockPlan(
+        source=source,
+        artifacts=tuple(sorted(artifacts, key=lambda a: a.name)),
+        directories=tuple(sorted(directories, key=lambda d: d.name)),
+        project_listed=project_listed,
+    )

@@ -112,7 +112,7 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
     inherits stdin, stdout and stderr."""
     target = host_target()
     lock = find_lock(cfg.project_dir, cfg.lock)
-    from .build import local_extra_wheels, obtain_interpreter_archive
+    from .build import local_extra_wheels, local_package_wheels, obtain_interpreter_archive
 
     archive = obtain_interpreter_archive(ctx, cfg, target)
     plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
@@ -137,6 +137,9 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
                     find_links=options.find_links,
                 )
             )
+        files += local_package_wheels(
+            ctx, cfg, plan, root, layers.runtime, find_links=options.find_links
+        )[0]
         files += local_extra_wheels(ctx, cfg, root, layers.runtime, find_links=options.find_links)
         app = root / "app"
         app.mkdir()

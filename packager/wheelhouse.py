@@ -162,7 +162,8 @@ def fetch_wheelhouse(
             )
         ]
         build_files: list[Path] = []
-        for project in projects:
+        # The lock's path dependencies and workspace members are built too: their backends.
+        for project in dict.fromkeys([*projects, *(d.path for d in plan.directories)]):
             requires = _build_requires(project)
             if not requires:
                 continue

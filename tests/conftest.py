@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers.bundles import APPS, Built, run_pack
 from tests.helpers.python_archive import make_python_archive
+from tests.helpers.sshkeys import Keys, make_keys
 from tests.helpers.tls import LocalCA, make_ca
 
 
@@ -85,6 +86,12 @@ def aarch64_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.helpers.aarch64_archive import make_aarch64_archive
 
     return make_aarch64_archive(tmp_path_factory.mktemp("pbs-aarch64"))
+
+
+@pytest.fixture(scope="session")
+def ssh_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    """SSH keys made with ssh-keygen once per session: alice, bob, carol (encrypted)."""
+    return make_keys(tmp_path_factory.mktemp("ssh-keys"))
 
 
 # Interpreter fetcher fixtures (issue 3): a release mirror laid out as <base>/<tag>/<file>,

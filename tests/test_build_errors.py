@@ -126,9 +126,18 @@ def test_project_wheel_build_failure(
     text = pyproject.read_text().replace('version = "1.2.0"', 'dynamic = ["version"]')
     pyproject.write_text(text + '\n[tool.hatch.version]\npath = "src/compiled_app/missing.py"\n')
     err, rc, out = _build(project, python_archive, session_cache)
-    _assert_clean_failure(
-        err, rc, out, "building the wheel of", str(project), "-v shows the full output"
+    # uv reads the project's metadata to check the lock, so hatchling fails there first; the
+    # line is hatchling's own explanation, not uv's generic hint.
+    line = _assert_clean_failure(
+        err,
+        rc,
+        out,
+        str(project),
+        "OSError: Error getting the version from source `regex`: file does not exist: "
+        "src/compiled_app/missing.py",
+        "-v shows the full output",
     )
+    assert "hint" not in line
     verbose = run_pack(
         ["-v", "build", str(project), "--out", str(out), "--python-archive", str(python_archive)],
         session_cache,
@@ -160,3 +169,25 @@ def test_json_output_is_the_only_stdout(built_bundle: object) -> None:
     art = built_bundle.result["artifacts"][0]  # type: ignore[index]
     assert set(art) >= {"path", "sha256", "size", "target"}
     assert Path(art["path"]).stat().st_size == art["size"]
+
+
+def test_build_backend_failure_is_reported_by_the_backends_own_message(
+    project: Path, python_archive: Path, session_cache: Path
+) -> None:
+    """A pylock project (no uv in the planning) whose hatchling configuration is wrong: the
+    wheel build fails, and the line is hatchling's exception, not uv's generic hint."""
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('version = "0.3.0"', 'dynamic = ["version"]')
+    pyproject.write_text(
+        text
+        + '\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        + '[tool.hatch.version]\npath = "src/missing.py"\n'
+    )
+    err, rc, out = _build(project, python_archive, session_cache)
+    line = _assert_clean_failure(err, rc, out)
+    assert line == (
+        f"error: building the wheel of {project} failed (exit 2): OSError: Error getting the "
+        "version from source `regex`: file does not exist: src/missing.py; fix the project's "
+        "build (try `uv build --wheel` in it) (-v shows the full output)"
+    )
+    assert rc == 5

@@ -258,6 +258,23 @@ def test_connection_refused_gives_up(ctx: Context, tmp_path: Path) -> None:
     assert "ConnectError" in str(err.value)
 
 
+def test_a_host_name_that_does_not_resolve_is_not_retried(ctx: Context, tmp_path: Path) -> None:
+    # `.invalid` never resolves (RFC 2606); whatever DNS answers, asking again will not help.
+    url = "https://pbs-mirror.invalid/20990101/cpython.tar.gz"
+    with pytest.raises(NetworkError) as err:
+        download(ctx, url, tmp_path / "b", sha256=None, label="b", retries=5, **FAST)
+    message = str(err.value)
+    assert message.startswith(
+        f"cannot download {url}: the host name pbs-mirror.invalid does not resolve ("
+    )
+    assert message.endswith(
+        "); check the URL, DNS and proxy settings (HTTPS_PROXY), or use a mirror"
+    )
+    assert isinstance(ctx.reporter, RecordingReporter)
+    assert [m for m in ctx.reporter.messages if m[0] == "warn"] == []  # no "retrying in ..."
+    assert leftovers(tmp_path) == []
+
+
 def test_file_urls(ctx: Context, tmp_path: Path) -> None:
     source = tmp_path / "dir with space" / "a+b.bin"
     source.parent.mkdir()

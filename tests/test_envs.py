@@ -120,6 +120,7 @@ def test_refresh_provisions_in_a_throwaway_directory(
     # The throwaway layers are gone with the staging directory.
     assert sorted(p.name for p in out.iterdir()) == [
         "flakes-bundle-0.3.0-x86_64-unknown-linux-gnu.tar.zst",
+        "flakes-bundle-0.3.0-x86_64-unknown-linux-gnu.tar.zst.cdx.json",
         "flakes-bundle-0.3.0-x86_64-unknown-linux-gnu.tar.zst.sha256",
     ]
     # Layers made afresh give the bytes the cached ones gave.

@@ -319,10 +319,10 @@ def test_requirements_parse(tmp_path: Path) -> None:
             "export --format requirements-txt`)",
         ),
         (
-            "-e ./plugin\n",
-            "{path}:1: option -e is not supported in a requirements lock (pack reads pinned, "
-            "hashed lines and index options); regenerate it with `uv pip compile "
-            "--generate-hashes` (or `uv export --format requirements-txt`)",
+            "-e git+https://example.invalid/plugin.git#egg=plugin\n",
+            "{path}:1: git+https://example.invalid/plugin.git#egg=plugin is a vcs or remote "
+            "source, which has no hash to verify; depend on a released version, or build it "
+            "into a wheel and list the wheel in [tool.pack] local-extra-deps",
         ),
         (
             "six==1.16.0 --hash=md5:abc\n",
@@ -419,6 +419,98 @@ def test_find_lock_order_and_requirements_discovery(tmp_path: Path) -> None:
     (tmp_path / "pylock.toml").write_text("")
     assert find_lock(tmp_path, None).format == "pylock"
     assert find_lock(tmp_path, tmp_path / "requirements.txt").format == "requirements"
+    assert find_lock(tmp_path, None).ignored == (
+        tmp_path / "uv.lock",
+        tmp_path / "requirements.txt",
+    )
+    assert find_lock(tmp_path, tmp_path / "requirements.txt").ignored == ()
+
+
+DIRECTORIES = """
+lock-version = "1.0"
+created-by = "hand"
+
+[[packages]]
+name = "app"
+directory = { path = ".", editable = true }
+
+[[packages]]
+name = "lib"
+directory = { path = "packages/lib", editable = true }
+
+[[packages]]
+name = "util"
+directory = { path = "../util" }
+"""
+
+
+def test_pylock_directories_the_project_is_left_out_others_are_planned(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    for folder in (project, project / "packages" / "lib", tmp_path / "util"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '1'\n")
+    (project / "pylock.toml").write_text(DIRECTORIES)
+    plan = _plan(project / "pylock.toml", "x86_64-unknown-linux-gnu", project_dir=project)
+    assert plan.project_listed
+    assert plan.artifacts == ()
+    assert [(d.name, d.path, d.editable) for d in plan.directories] == [
+        ("lib", (project / "packages" / "lib").resolve(), True),
+        ("util", (tmp_path / "util").resolve(), False),
+    ]
+    # Seen from another project, "." is just a directory to build.
+    other = _plan(project / "pylock.toml", "x86_64-unknown-linux-gnu", project_dir=tmp_path)
+    assert not other.project_listed
+    assert [d.name for d in other.directories] == ["app", "lib", "util"]
+
+
+def test_pylock_directory_that_is_not_a_project_is_refused(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    (project / "packages" / "lib").mkdir(parents=True)
+    (project / "pylock.toml").write_text(DIRECTORIES.split('[[packages]]\nname = "util"')[0])
+    with pytest.raises(LockError) as err:
+        _plan(project / "pylock.toml", "x86_64-unknown-linux-gnu", project_dir=project)
+    assert str(err.value) == (
+        f"{project / 'pylock.toml'}: packages[1] (lib): directory packages/lib "
+        f"({(project / 'packages' / 'lib').resolve()}) has no pyproject.toml or setup.py, so it "
+        "cannot be built; point the lock at a project"
+    )
+    shutil.rmtree(project / "packages")
+    with pytest.raises(LockError, match=r"directory packages/lib \(.*\) does not exist; restore"):
+        _plan(project / "pylock.toml", "x86_64-unknown-linux-gnu", project_dir=project)
+
+
+def test_pylock_vcs_package_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "hand"\n\n[[packages]]\nname = "tool"\n'
+        'vcs = { type = "git", url = "https://example.invalid/tool.git", commit-id = "'
+        + "a" * 40
+        + '" }\n'
+    )
+    with pytest.raises(LockError) as err:
+        _plan(tmp_path / "pylock.toml", "x86_64-unknown-linux-gnu", project_dir=tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path / 'pylock.toml'}: packages[0] (tool) is a vcs source "
+        "(https://example.invalid/tool.git), which has no hash to verify; depend on a released "
+        "version, or build it into a wheel and list the wheel in [tool.pack] local-extra-deps"
+    )
+
+
+def test_pylock_requires_python_of_the_lock_and_of_a_package(pylock: Path) -> None:
+    with pytest.raises(LockError) as err:
+        _plan(pylock, "x86_64-unknown-linux-gnu", "3.10.14")
+    assert str(err.value) == (
+        f"{pylock}: requires-python is >=3.11, which excludes the interpreter (Python 3.10.14); "
+        'build with --python 3.11 (or [tool.pack] python = "3.11")'
+    )
+    pylock.write_text(
+        PYLOCK.replace('name = "fast"\n', 'name = "fast"\nrequires-python = "<3.12"\n')
+    )
+    with pytest.raises(LockError) as err:
+        _plan(pylock, "x86_64-unknown-linux-gnu", "3.12.4")
+    assert str(err.value) == (
+        f"{pylock}: packages[0] (fast) requires-python is <3.12, which excludes the interpreter "
+        '(Python 3.12.4); build with --python 3.11 (or [tool.pack] python = "3.11")'
+    )
 
 
 def test_uv_export_keeps_its_cache_inside_pack_s(tmp_path: Path) -> None:

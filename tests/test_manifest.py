@@ -9,7 +9,7 @@ import pytest
 
 from packager import __version__
 from packager.errors import ChecksumError
-from packager.manifest import SCHEMA_VERSION, BuildInfo, BundleManifest
+from packager.manifest import SCHEMA_VERSION, BuildInfo, BundleManifest, EntryPoint, LocalPackage
 from tests.helpers.synthetic import example_manifest
 
 
@@ -18,6 +18,24 @@ def test_round_trip() -> None:
     assert BundleManifest.from_json(manifest.to_json()) == manifest
     no_lock = dataclasses.replace(manifest, lock=None, self_command=None)
     assert BundleManifest.from_json(no_lock.to_json()) == no_lock
+    local = dataclasses.replace(
+        manifest,
+        entry_points=(
+            *manifest.entry_points,
+            EntryPoint("ruff", "", None, "ruff", "venv/bin/ruff"),
+        ),
+        local_packages=(LocalPackage("lib", "0.2.0", "packages/lib", "ef" * 32),),
+    )
+    assert BundleManifest.from_json(local.to_json()) == local
+
+
+def test_bundles_of_earlier_versions_read_without_the_new_fields() -> None:
+    obj = json.loads(example_manifest().to_json())
+    del obj["local_packages"]
+    del obj["entry_points"][0]["executable"]
+    manifest = BundleManifest.from_json(json.dumps(obj).encode())
+    assert manifest.local_packages == ()
+    assert manifest.entry_points[0].executable is None
 
 
 def test_json_is_stable_and_complete() -> None:
@@ -40,12 +58,19 @@ def test_json_is_stable_and_complete() -> None:
     }
     assert obj["lock"] == {"format": "pylock", "path": "pylock.toml", "sha256": "cd" * 32}
     assert obj["entry_points"] == [
-        {"attr": "main", "distribution": "app", "module": "app.__main__", "name": "app"}
+        {
+            "attr": "main",
+            "distribution": "app",
+            "executable": None,
+            "module": "app.__main__",
+            "name": "app",
+        }
     ]
+    assert obj["local_packages"] == []
     assert set(obj) == {
-        "allow_unhashed", "build", "entry_points", "env", "isolated", "lock", "name",
-        "pack_version", "prepend_path", "python", "schema", "self_command", "smoke_test",
-        "strip", "target", "version",
+        "allow_unhashed", "build", "entry_points", "env", "isolated", "local_packages", "lock",
+        "name", "pack_version", "prepend_path", "python", "schema", "self_command",
+        "smoke_test", "strip", "target", "update_signers", "update_url", "version",
     }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from . import run as _run  # noqa: F401  isort: skip
 from . import inspect as _inspect  # noqa: F401  isort: skip
 from . import verify as _verify  # noqa: F401  isort: skip
 from . import python as _python  # noqa: F401  isort: skip
+from . import sbom as _sbom  # noqa: F401  isort: skip
 
 
 def _version_callback(value: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -83,6 +84,22 @@ def build_command(
     groups: Groups = None,
     allow_unhashed: AllowUnhashed = False,
     refresh: Refresh = False,
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="SSH key to sign the archive with (<archive>.sig, namespace pack): a private "
+            "key file, or the .pub of a key in ssh-agent \\[default: PACK_SIGN_KEY, sign-key].",
+        ),
+    ] = None,
+    channel: Annotated[
+        Path | None,
+        typer.Option(
+            "--channel",
+            help="An update channel directory: add the archive and its files under "
+            "<name>/<target>/ and point latest.json at it.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -103,6 +120,7 @@ def build_command(
             "format": fmt,
             "compression-level": level,
             **lock_overrides(python_archive, extras, groups, allow_unhashed),
+            "sign-key": _sign_key(sign),
         },
     )
     ctx = state.context(offline=offline)
@@ -115,6 +133,7 @@ def build_command(
             smoke_test=not no_smoke_test,
             refresh=refresh,
             compression_threads=threads,
+            channel=channel.absolute() if channel else None,
         ),
     )
     state.console.close()
@@ -126,11 +145,23 @@ def build_command(
             a = t.artifact
             out(f"{a.path}")
             state.console.err.print(
-                f"built {result.name} {result.version} for {t.target}: {human_size(a.size)}, "
+                f"built {result.name} {result.version} for {t.target} from {result.lock}: "
+                f"{human_size(a.size)}, "
                 f"sha256 {a.sha256}; smoke test {t.smoke_test}",
                 highlight=False,
             )
+            if t.signature is not None:
+                state.console.err.print(f"signed: {t.signature}", highlight=False)
+            if t.channel is not None:
+                state.console.err.print(f"published: {t.channel}", highlight=False)
         state.console.err.print(
             f"{result.seconds:.1f}s; launchers: {', '.join(result.entry_points)}",
             highlight=False,
         )
+
+
+def _sign_key(option: Path | None) -> str | None:
+    """--sign, else PACK_SIGN_KEY (CI passes a key file that way), else the config's."""
+    env = os.environ.get("PACK_SIGN_KEY")
+    given = option or (Path(env) if env else None)
+    return str(given.absolute()) if given else None

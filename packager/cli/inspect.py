@@ -39,6 +39,16 @@ def render(result: Inspection) -> str:
             lines.append(
                 f"  lock       {m.lock.path} ({m.lock.format}, sha256 {m.lock.sha256[:12]})"
             )
+        if result.sbom_components is not None:
+            lines.append(
+                f"  sbom       .pack/sbom.cdx.json, CycloneDX, {result.sbom_components} "
+                "components (pack sbom prints it)"
+            )
+        if m.update_signers:
+            who = ", ".join(line.split()[0] for line in m.update_signers)
+            lines.append(f"  updates    only when signed by {who}")
+        if m.update_url:
+            lines.append(f"  channel    {m.update_url}")
         if m.strip:
             lines.append(f"  stripped   {', '.join(m.strip)}")
         if m.smoke_test:

@@ -31,6 +31,20 @@ def render(result: VerifyResult) -> str:
         )
     elif result.checksum == "absent":
         lines.append(f"archive     no {sidecar} beside it; only its contents were checked")
+    sig = f"{result.source.name}.sig"
+    if result.signature == "good":
+        lines.append(f"signature   {sig}: good, signed by {result.signer}")
+    elif result.signature == "bad":
+        lines.append(f"signature   {result.signature_problem}")
+    elif result.signature == "unchecked":
+        lines.append(f"signature   {sig} not checked; pass --allowed-signers FILE to check it")
+    if result.sbom == "ok":
+        lines.append(f"sbom        {result.source.name}.cdx.json matches .pack/sbom.cdx.json")
+    elif result.sbom == "mismatch":
+        lines.append(
+            f"sbom        {result.source.name}.cdx.json differs from the bundle's "
+            ".pack/sbom.cdx.json"
+        )
     if result.ok:
         lines.append(f"ok: {result.checked} entries match .pack/files")
     return "\n".join(lines)
@@ -44,9 +58,18 @@ _JSON_HELP = "Print one JSON object instead of a report."
 def verify_command(
     source: Annotated[Path, typer.Argument(help=_SOURCE_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+    allowed_signers: Annotated[
+        Path | None,
+        typer.Option(
+            "--allowed-signers",
+            help="An ssh-keygen allowed_signers file: the archive's .sig must be by one of "
+            "its keys.",
+        ),
+    ] = None,
 ) -> None:
-    """Check every file of a bundle against its .pack/files, without unpacking it."""
-    result = verify_bundle(source)
+    """Check every file of a bundle against its .pack/files (and an archive's .sha256, and
+    with --allowed-signers its .sig), without unpacking it."""
+    result = verify_bundle(source, allowed_signers)
     out(json.dumps(result.to_json(), indent=2, sort_keys=True) if as_json else render(result))
     if not result.ok:
         r = result.report
@@ -59,6 +82,10 @@ def verify_command(
             parts.append(f"{len(r.unsafe)} unsafe")
         if result.checksum == "mismatch":
             parts.append("archive checksum mismatch")
+        if result.sbom == "mismatch":
+            parts.append("SBOM beside it differs")
+        if result.signature == "bad":
+            parts.append("signature refused")
         raise ChecksumError(
             f"{source} does not match what pack built ({', '.join(parts)}); "
             "rebuild or re-download it"

@@ -33,11 +33,22 @@ class LockInfo(TypedDict):
     sha256: str
 
 
-class EntryPointInfo(TypedDict):
+class _EntryPointRequired(TypedDict):
     name: str
     module: str
     attr: str | None
     distribution: str
+
+
+class EntryPointInfo(_EntryPointRequired, total=False):
+    executable: str | None  # `venv/bin/<program>`: run directly, no Python
+
+
+class LocalPackageInfo(TypedDict):
+    name: str
+    version: str
+    path: str
+    sha256: str
 
 
 class BuildInfo(TypedDict):
@@ -46,7 +57,11 @@ class BuildInfo(TypedDict):
 
 
 class _Optional(TypedDict, total=False):
+    # Written only by packs that know them (older bundles lack them).
     smoke_test: str | None  # absent in bundles built before it was recorded
+    update_signers: list[str]  # allowed_signers lines: who may sign this app's updates
+    update_url: str | None  # the update channel's base URL (or directory)
+    local_packages: list[LocalPackageInfo]  # absent in bundles of earlier pack versions
 
 
 class BundleInfo(_Optional):
@@ -79,6 +94,9 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 
 
+_OPTIONAL: dict[str, type] = {"update_signers": list, "update_url": str}
+
+
 def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
     """Parse the bytes of a `bundle.json`; errors name `source`."""
     try:
@@ -96,6 +114,13 @@ def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
     for key, kind in _REQUIRED.items():
         if not isinstance(obj.get(key), kind):
             raise BundleInfoError(f"{source}: {key!r} is missing or of the wrong type{_DAMAGED}")
+    for key, kind in _OPTIONAL.items():
+        value = obj.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise BundleInfoError(f"{source}: {key!r} is of the wrong type{_DAMAGED}")
+    signers = obj.get("update_signers") or []
+    if not all(isinstance(line, str) for line in signers):
+        raise BundleInfoError(f"{source}: 'update_signers' holds a non-string{_DAMAGED}")
     for key in PATH_FIELDS:
         why = path_component_problem(obj[key])
         if why:

@@ -18,8 +18,11 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 
+from . import channel as channel_mod
 from . import packages as packages_mod
+from . import pep440
 from . import remove as remove_mod
+from . import sbom as sbom_mod
 from . import update as update_mod
 from .archive import Limits
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
@@ -167,13 +170,33 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         "update",
         parents=[common],
         help="install a newer archive of this app beside this one and switch to it",
-        description="Fetch SOURCE (an archive path or an http(s) URL), check its sha256, unpack "
-        "it beside this bundle, verify and smoke-test it, then repoint the `current` symlink "
-        "that leads here, if any. This version stays.",
+        description="Fetch SOURCE (an archive path or an http(s) URL; without it, what the "
+        "bundle's update channel offers), check its sha256 (and its signature when the bundle "
+        "has update signers), unpack it beside this bundle, verify and smoke-test it, then "
+        "repoint the `current` symlink that leads here, if any. This version stays.",
+        epilog="Exit status of --check: 0 up to date, 10 an update is available.",
     )
-    p.add_argument("source", metavar="SOURCE", help="path or http(s) URL of a .tar.zst/.gz/.xz")
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        nargs="?",
+        help="path or http(s) URL of a .tar.zst/.gz/.xz (default: the update channel's latest)",
+    )
     p.add_argument(
         "--sha256", metavar="HEX", help="expected digest (default: SOURCE.sha256 beside it)"
+    )
+    p.add_argument(
+        "--signature", metavar="PATH_OR_URL", help="the archive's signature (default: SOURCE.sig)"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="only compare this version with the channel's latest (exit 10: update available)",
+    )
+    p.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="install the channel's version even when it is older (a roll back)",
     )
     p.add_argument("--yes", action="store_true", help="switch `current` without asking")
     p.add_argument(
@@ -182,6 +205,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         type=_size,
         default=None,
         help="refuse an archive that unpacks to more than SIZE (e.g. 40G; default 16G)",
+    )
+    sub.add_parser(
+        "sbom", parents=[common], help="print the bundle's CycloneDX SBOM (.pack/sbom.cdx.json)"
     )
     p = sub.add_parser("remove", parents=[common], help="delete this bundle directory")
     p.add_argument(
@@ -261,10 +287,21 @@ def _dispatch(ns: argparse.Namespace, inv: Invocation, con: Console) -> int:
         return 0
     if command == "packages":
         return cmd_packages(inv, con, as_json=ns.json)
+    if command == "sbom":
+        con.print(sbom_mod.read_sbom(inv.bundle.real_root).decode("utf-8").rstrip("\n"))
+        return 0
     if command == "update":
         with _terminate_cleanly():
             return cmd_update(
-                inv, con, ns.source, sha256=ns.sha256, yes=ns.yes, max_size=ns.max_size
+                inv,
+                con,
+                ns.source,
+                sha256=ns.sha256,
+                yes=ns.yes,
+                signature=ns.signature,
+                check=ns.check,
+                allow_downgrade=ns.allow_downgrade,
+                max_size=ns.max_size,
             )
     if command == "remove":
         with _terminate_cleanly():
@@ -314,7 +351,7 @@ def _info_rows(info: BundleInfo, root: Path) -> list[tuple[str, str]]:
     version = py.get("version", "?")
     entry_points = []
     for ep in info["entry_points"]:
-        ref = ep["module"] + (f":{ep['attr']}" if ep.get("attr") else "")
+        ref = ep.get("executable") or ep["module"] + (f":{ep['attr']}" if ep.get("attr") else "")
         entry_points.append(f"{ep['name']} -> {ref}")
     rows = [
         ("name", info["name"]),
@@ -331,6 +368,11 @@ def _info_rows(info: BundleInfo, root: Path) -> list[tuple[str, str]]:
         rows.append(("lock", f"{lock['path']} ({lock['format']}), sha256 {lock['sha256']}"))
     if info.get("smoke_test"):
         rows.append(("smoke test", str(info.get("smoke_test"))))
+    if info.get("update_url"):
+        rows.append(("update url", str(info.get("update_url"))))
+    signers = [line.split()[0] for line in info.get("update_signers") or [] if line.split()]
+    if signers:
+        rows.append(("update signers", ", ".join(signers)))
     return rows
 
 
@@ -401,18 +443,69 @@ def _asker(con: Console, yes: bool) -> tuple[Callable[[str], bool], list[str]]:
     return confirm, declined
 
 
+EXIT_UPDATE_AVAILABLE = 10  # `self update --check`: a newer version is offered
+
+
 def cmd_update(
     inv: Invocation,
     con: Console,
-    source: str,
+    source: str | None,
     *,
     sha256: str | None,
     yes: bool,
+    signature: str | None = None,
+    check: bool = False,
+    allow_downgrade: bool = False,
     max_size: int | None = None,
 ) -> int:
+    rerun = [*([source] if source else []), *(["--sha256", sha256] if sha256 else [])]
+    offered_version: str | None = None
+    if source is None:
+        info = read_bundle_info(inv.bundle.real_root)
+        name, current = info["name"], info["version"]
+        if sha256 is not None:
+            raise RefusedError("--sha256 needs SOURCE; the channel's latest.json gives the digest")
+        latest, offer = channel_mod.offer_for(
+            name,
+            info["target"],
+            info.get("update_url"),
+            bool(info.get("update_signers")),
+            inv.environ.get("SSL_CERT_FILE"),
+        )
+        order = pep440.compare(offer.version, current)
+        con.print(f"{name}: running {current}; {latest} offers {offer.version} ({offer.built})")
+        if check:
+            if order > 0:
+                con.print(f"update available: {current} -> {offer.version}")
+                return EXIT_UPDATE_AVAILABLE
+            con.print("up to date")
+            return 0
+        if order == 0:
+            con.print(f"{name} {current} is up to date; nothing to do")
+            return 0
+        if order < 0 and not allow_downgrade:
+            raise RefusedError(
+                f"{latest} offers {offer.version}, older than the running {current}; not "
+                "downgrading (pass --allow-downgrade to roll back to it)"
+            )
+        source, sha256 = channel_mod.archive_location(latest, offer.file), offer.sha256
+        offered_version = offer.version
+        rerun = ["--allow-downgrade"] if order < 0 else []
+    elif check or allow_downgrade:
+        flag = "--check" if check else "--allow-downgrade"
+        raise RefusedError(
+            f"{flag} compares with the update channel; drop SOURCE, or drop {flag} (an "
+            "explicit SOURCE is installed whatever its version)"
+        )
+    if signature is not None:
+        rerun += ["--signature", signature]
+    if max_size is not None:
+        rerun += ["--max-size", str(max_size)]
     confirm, declined = _asker(con, yes)
     limits = Limits() if max_size is None else Limits(max_unpacked=max_size)
-    request = update_mod.Request(source, sha256, inv.launcher, inv.environ, limits)
+    request = update_mod.Request(
+        source, sha256, inv.launcher, inv.environ, signature, offered_version, limits
+    )
     result = update_mod.update(inv.bundle, request, log=con.note, confirm=confirm)
     label = f"{result.name} {result.new_version}"
     if result.up_to_date:
@@ -430,7 +523,7 @@ def cmd_update(
     why = declined[0] if declined else "declined"
     if not result.smoke_tested:
         con.print(f"{label} is unpacked in {result.new_root} (verified, not run: {why})")
-        rerun = [source, *(["--sha256", sha256] if sha256 else []), "--yes"]
+        rerun.append("--yes")
         for link in result.not_switched:
             con.print(f"{link} still points at {result.old_version} ({why})")
         then = " and switch" if result.not_switched else ""

@@ -183,3 +183,30 @@ def _fetch_url(
         )
     _compare(url, expected, actual, copy)
     return copy
+
+
+def read_small(source: str, limit: int, cafile: str | None = None) -> bytes:
+    """The bytes of a small file (a signature, a channel's latest.json) at a path or URL,
+    with the same https rules as archives; more than `limit` bytes is refused."""
+    if is_url(source):
+        with _open(_opener(cafile), source) as response:
+            try:
+                data = response.read(limit + 1)
+            except (OSError, http.client.HTTPException) as exc:
+                raise NetworkError(f"GET {source}: {exc}") from exc
+    else:
+        try:
+            with open(source, "rb") as f:
+                data = f.read(limit + 1)
+        except FileNotFoundError:
+            raise RefusedError(f"{source}: no such file") from None
+        except OSError as exc:
+            raise StubError(f"cannot read {source}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise RefusedError(f"{source} is larger than {limit} bytes; it is not what pack publishes")
+    return data
+
+
+def beside(source: str, suffix: str) -> str:
+    """The file published next to `source` (path or URL): `<source><suffix>`."""
+    return _with_suffix(source, suffix) if is_url(source) else source + suffix

@@ -18,6 +18,7 @@ from .errors import DISK_ERRNOS, BrokenBundleError, DiskError, RefusedError, Stu
 from .fetch import check_digest_syntax, fetch, is_plain_http
 from .filelist import FileListError, Report, verify_tree
 from .layout import Bundle
+from .signatures import check_update_signature
 
 SMOKE_TIMEOUT = 120.0
 
@@ -31,6 +32,8 @@ class Request:
     sha256: str | None = None  # None: read `<source>.sha256`
     launcher: str | None = None  # the entry the operator ran; smoke-run in the new version
     environ: Mapping[str, str] = field(default_factory=dict)  # for subprocesses (PATH)
+    signature: str | None = None  # None: `<source>.sig`, needed when the bundle has signers
+    version: str | None = None  # the version a channel offered: the archive must hold it
     limits: Limits = field(default_factory=Limits)  # bounds on unpacking the archive
 
 
@@ -79,8 +82,8 @@ def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> U
     is asked before anything of the new version runs (and a `current` symlink switched)."""
     if request.sha256 is not None:
         check_digest_syntax(request.sha256)
-    check_channel(request)
     info = _read_info(bundle.root, "the running bundle")
+    check_channel(request, signed=bool(info.get("update_signers")))
     name = info["name"]
     parent = bundle.real_root.parent
     with parentdir.locked(parent):
@@ -101,20 +104,38 @@ def update(bundle: Bundle, request: Request, *, log: Log, confirm: Confirm) -> U
             parentdir.remove_tree(staging)
 
 
-def _fetch_verified(request: Request, staging: Path) -> Path:
+def _fetch_verified(request: Request, staging: Path, signers: list[str], log: Log) -> Path:
     """The one step that decides whether the downloaded bytes are trusted: nothing is unpacked
     before it returns. The digest must come from a channel an attacker on the download path
     cannot rewrite: https for the `.sha256` beside the archive, or `--sha256` given by the
-    operator."""
-    check_channel(request)
+    operator. A bundle with update signers also needs the archive's signature by one of them
+    (then the signature is the trust, and plain http will do)."""
+    check_channel(request, signed=bool(signers))
     (staging / "download").mkdir()
     cafile = request.environ.get("SSL_CERT_FILE")
-    return fetch(request.source, staging / "download", request.sha256, cafile)
+    archive = fetch(request.source, staging / "download", request.sha256, cafile)
+    if signers:
+        (staging / "signature").mkdir()
+        signer = check_update_signature(
+            request.source,
+            archive,
+            request.signature,
+            signers,
+            staging / "signature",
+            request.environ,
+        )
+        log(f"signed by {signer}, an update signer of this bundle")
+    elif request.signature is not None:
+        raise RefusedError(
+            "--signature was given, but this bundle has no update signers to check it "
+            "against; build it with update-signers in [tool.pack]"
+        )
+    return archive
 
 
-def check_channel(request: Request) -> None:
+def check_channel(request: Request, *, signed: bool = False) -> None:
     """Refuse a source whose digest an attacker on the path could rewrite with the archive."""
-    if is_plain_http(request.source) and request.sha256 is None:
+    if is_plain_http(request.source) and request.sha256 is None and not signed:
         raise RefusedError(
             f"{request.source}: plain http can be altered on the way, and so can the .sha256 "
             "beside it; use an https URL, or pass --sha256 HEX with the digest published "
@@ -154,7 +175,7 @@ def _update_locked(
     parent = real.parent
 
     log(f"fetching {source}")
-    archive = _fetch_verified(request, staging)
+    archive = _fetch_verified(request, staging, info.get("update_signers") or [], log)
     log("sha256 matches; unpacking")
     (staging / "tree").mkdir()
     top = safe_extract(archive, staging / "tree", request.environ, request.limits)
@@ -166,6 +187,13 @@ def _update_locked(
         raise RefusedError(f"{source}: not a pack bundle ({top.name}/{missing[0]} is missing)")
     new_info = _read_info(top, source)
     new_version = new_info["version"]
+    if request.version is not None and new_version != request.version:
+        raise RefusedError(
+            f"{source} holds {new_info['name']} {new_version}, but the channel offered "
+            f"{request.version}; the channel is inconsistent or replays an old archive"
+        )
+    if info.get("update_signers") and not new_info.get("update_signers"):
+        log(f"warning: {new_version} has no update signers: its own updates need no signature")
     if new_info["name"] != name:
         raise RefusedError(
             f"{source} holds {new_info['name']} {new_version}, not {name}; "

@@ -62,6 +62,10 @@ def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(
     first = built_bundle.result["artifacts"][0]  # type: ignore[index]
     assert art["sha256"] == first["sha256"]
     assert Path(art["path"]).read_bytes() == built_bundle.archive.read_bytes()
+    sbom = Path(art["path"] + ".cdx.json").read_bytes()
+    assert (
+        sbom == built_bundle.archive.with_name(built_bundle.archive.name + ".cdx.json").read_bytes()
+    )
 
     main = checkout / "src/compiled_app/admin.py"
     main.write_text(main.read_text().replace('"admin:"', '"admin says:"'))
@@ -101,6 +105,8 @@ def test_source_date_epoch_sets_the_recorded_time(
         text=True,
         check=True,
     ).stdout
+    sbom = Path(result["artifacts"][0]["path"] + ".cdx.json")  # type: ignore[index]
+    assert json.loads(sbom.read_text())["metadata"]["timestamp"] == "2023-11-14T22:13:20+00:00"
     assert json.loads(meta)["build"] == {
         "source_date_epoch": 1700000000,
         "time": "2023-11-14T22:13:20Z",
