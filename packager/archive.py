@@ -453,12 +453,18 @@ def _sha256_path(dest: Path) -> Path:
 
 
 def _check_options(options: ArchiveOptions, top: str) -> None:
+    check_options(options)
+    if not top or "/" in top or "\\" in top or top in (".", "..") or "\0" in top:
+        raise ConfigError(f"archive top folder {top!r} must be one plain folder name")
+
+
+def check_options(options: ArchiveOptions) -> None:
+    """The options on their own (format, level range, threads, mtime): a build checks them
+    while planning, before anything is compressed."""
     if options.format not in FORMATS:
         raise ConfigError(
             f"unknown archive format {options.format!r}; use one of {', '.join(FORMATS)}"
         )
-    if not top or "/" in top or "\\" in top or top in (".", "..") or "\0" in top:
-        raise ConfigError(f"archive top folder {top!r} must be one plain folder name")
     if options.level is not None and options.format != "dir":
         low, high, _ = _LEVELS[options.format]
         if not low <= options.level <= high:

@@ -6,30 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from packaging.utils import parse_wheel_filename
 
 from pack_runtime.filelist import write_files_list
 from pack_runtime.signatures import signature_path
 
 from . import workdirs
-from ._fs import atomic_write_bytes, remove_tree, sha256_file
-from .archive import (
-    ArchiveOptions,
-    Artifact,
-    SeparateLayer,
-    mtime_from_env,
-    sha256_sidecar,
-    write_archive,
-)
+from ._fs import atomic_write_bytes, remove_tree
+from .appwheels import AppWheels
+from .archive import Artifact, SeparateLayer, sha256_sidecar, write_archive
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
-    check_own_scripts,
     discover_entry_points,
     install_app_layer,
     select_entry_points,
@@ -42,38 +32,22 @@ from .channel import publish
 from .closure import check_installed, read_installed
 from .config import PackConfig, read_pyproject
 from .context import Context
-from .crossplan import (
-    TargetPlan,
-    archive_for,
-    archives_by_target,
-    check_builder,
-    needs_builder,
-    parse_glibc,
-    parse_targets,
-    target_environment,
-)
+from .crossplan import TargetPlan
 from .digests import STORE, DigestMemo
 from .emulation import why_not_runnable
-from .envs import plan_environment, provision_layers
-from .errors import BuildError, ConfigError
-from .install import build_wheel
-from .launcher import EntryPoint, LauncherSettings
-from .lockfile import LockPlan, LockSource, find_lock
+from .envs import provision_layers
+from .errors import ConfigError
+from .launcher import EntryPoint
+from .lockfile import LockPlan
 from .manifest import BuildInfo, BundleManifest, LocalPackage, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
-from .project import (
-    ProjectMetadata,
-    check_lock_covers_project,
-    check_requires_python,
-    load_project,
-)
-from .pythons import PIN_FILE, InterpreterArchive, obtain_interpreter
+from .plan import BuildPlan, PlanOptions, TargetBuild, plan_build
 from .runtime import Runtime
 from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
 from .sbom import render as render_sbom
-from .signing import check_sign_key, read_update_signers, sign_archive
+from .signing import sign_archive
 from .strip import apply_strip
-from .targets import Target, host_target
+from .targets import Target
 from .timings import StepTimer
 from .venv import site_packages
 
@@ -89,6 +63,15 @@ class BuildOptions:
     # cannot run, even the host's own (checks that both paths give the same bundle).
     cross_install: bool = False
     channel: Path | None = None  # an update channel directory to publish the archives to
+
+    def plan_options(self) -> PlanOptions:
+        return PlanOptions(
+            out_dir=self.out_dir,
+            find_links=self.find_links,
+            compression_threads=self.compression_threads,
+            cross_install=self.cross_install,
+            channel=self.channel,
+        )
 
 
 @dataclass(frozen=True)
@@ -147,21 +130,6 @@ class BuildResult:
         }
 
 
-def obtain_interpreter_archive(ctx: Context, cfg: PackConfig, target: Target) -> InterpreterArchive:
-    """The verified interpreter archive: `python-archive`, else the pin in pack.lock, else the
-    `python` request resolved and fetched (the cache makes that a no-op after the first)."""
-    return obtain_interpreter(
-        ctx,
-        request=cfg.python,
-        variant=cfg.python_variant,
-        flavor=cfg.python_flavor,
-        archive=archive_for(cfg.python_archives, target),
-        target=target,
-        mirror=cfg.python_mirror,
-        pin_file=cfg.project_dir / PIN_FILE,
-    )
-
-
 def bundle_manifest(
     cfg: PackConfig,
     version: str,
@@ -172,6 +140,8 @@ def bundle_manifest(
     epoch: int,
     smoke: str | None = None,
     local_packages: tuple[LocalPackage, ...] = (),
+    *,
+    lock_path: str,
 ) -> BundleManifest:
     a = runtime.archive
     return BundleManifest(
@@ -188,7 +158,7 @@ def bundle_manifest(
             freethreaded=a.freethreaded,
         ),
         lock=LockRef(
-            path=lock_label(cfg, plan.source),
+            path=lock_path,
             format=plan.source.format,
             sha256=plan.source.sha256,
         ),
@@ -214,131 +184,21 @@ def bundle_manifest(
     )
 
 
-def lock_label(cfg: PackConfig, source: LockSource) -> str:
-    path = source.path
-    if path.is_relative_to(cfg.project_dir):
-        return path.relative_to(cfg.project_dir).as_posix()
-    return path.name
-
-
-def report_lock(ctx: Context, cfg: PackConfig, source: LockSource) -> None:
-    """Say which lock the build uses; when discovery passed over others, which and how to
-    choose."""
-    ctx.reporter.step(f"Using the lock {lock_label(cfg, source)} ({source.format})")
-    if source.ignored:
-        others = ", ".join(p.relative_to(cfg.project_dir).as_posix() for p in source.ignored)
-        ctx.reporter.warn(
-            f"{cfg.project_dir} has several lock files: using {lock_label(cfg, source)}, "
-            f'ignoring {others}; choose one with [tool.pack] lock = "..." in {cfg.pyproject.name}'
-        )
-
-
-def check_against_project(
-    ctx: Context, project: ProjectMetadata, tp: TargetPlan, lock: LockSource, plan: LockPlan
-) -> None:
-    """The lock plan of one target satisfies what the project declares (its dependencies for
-    the chosen extras and groups, markers evaluated for that target)."""
-    if plan.project_listed:
-        ctx.reporter.detail(
-            f"{lock.path.name} lists the project itself; it is left out of the lock and its "
-            "wheel is built from the project instead"
-        )
-    if project.dynamic_dependencies:
-        ctx.reporter.detail(
-            "the project's dependencies are dynamic: the lock is checked against them only "
-            "once its wheel is installed"
-        )
-    check_lock_covers_project(project, plan, tp.env.markers)
-
-
 def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
     base = f"{name}-{version}-{target.triple}"
     return base if fmt == "dir" else f"{base}.{fmt}"
 
 
-def obtain_builder_archive(
-    ctx: Context, cfg: PackConfig, archive: InterpreterArchive
-) -> InterpreterArchive:
-    """The host interpreter that installs and compiles for a target this host cannot run:
-    the target's own archive when it is the host's, else a --python-archive for the host,
-    else the same minor version fetched (or pinned) for the host like any interpreter."""
-    host = host_target()
-    if archive.triple == host.triple:
-        return archive
-    given = archives_by_target(cfg.python_archives).get(host.triple)
-    major, minor = archive.minor
-    builder = obtain_interpreter(
-        ctx,
-        request=None if given else f"{major}.{minor}{'t' if archive.freethreaded else ''}",
-        variant=None,
-        flavor=None if given else cfg.python_flavor,
-        archive=given,
-        target=host,
-        mirror=cfg.python_mirror,
-        pin_file=cfg.project_dir / PIN_FILE,
-    )
-    check_builder(archive, builder)
-    return builder
-
-
-def plan_target(
-    ctx: Context, cfg: PackConfig, target: Target, *, force_cross: bool = False
-) -> TargetPlan:
-    """The interpreter of `target`, the host interpreter standing in for it when it cannot
-    run here, and the markers and tags its lock is planned with."""
-    archive = obtain_interpreter_archive(ctx, cfg, target)
-    builder = (
-        obtain_builder_archive(ctx, cfg, archive)
-        if needs_builder(target, force=force_cross)
-        else None
-    )
-    glibc = parse_glibc(cfg.glibc, f"{cfg.pyproject}: [tool.pack] glibc") if cfg.glibc else None
-    return TargetPlan(target, archive, builder, target_environment(target, archive, glibc=glibc))
-
-
 def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) -> BuildResult:
     """One archive per target, sharing the lock, the downloads and (when it is pure Python)
-    the application's wheel."""
+    the application's wheel: plan, then per target the layers, the assembled bundle, its
+    smoke test and its archive."""
     options = options or BuildOptions()
     started = time.monotonic()
     timer = StepTimer()
-    out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
-    targets = parse_targets(cfg.targets)
-    epoch = mtime_from_env(ctx.environ)
+    plan = plan_build(ctx, cfg, options.plan_options(), timer)
 
-    # Plan: everything that can fail on bad input fails before the slow steps.
-    check_own_scripts(cfg.entry_points, cfg.project_scripts, cfg.has_build_system, cfg.pyproject)
-    lock = find_lock(cfg.project_dir, cfg.lock)
-    report_lock(ctx, cfg, lock)
-    for extra in cfg.local_extra_deps:
-        if not extra.exists():
-            raise ConfigError(
-                f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
-            )
-    timer.lap("plan")
-    update_signers = _check_signing(cfg, options)
-    plans = [plan_target(ctx, cfg, t, force_cross=options.cross_install) for t in targets]
-    timer.lap("fetch")
-    project = load_project(cfg.pyproject, cfg.extras, cfg.groups)
-    for tp in plans:
-        check_requires_python(project, tp.archive.version)
-    lock_plans = [
-        plan_environment(
-            ctx,
-            cfg,
-            lock,
-            tp.target,
-            tp.archive,
-            find_links=options.find_links,
-            env=tp.env,
-            sdist_ok=not tp.cross or tp.target == host_target(),
-        )
-        for tp in plans
-    ]
-    for tp, plan in zip(plans, lock_plans, strict=True):
-        check_against_project(ctx, project, tp, lock, plan)
-    timer.lap("plan")
-
+    out_dir = plan.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in workdirs.remove_stale(out_dir):
         ctx.reporter.detail(f"removed {stale}, left by an interrupted build")
@@ -346,27 +206,15 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     work = holding.enter_context(workdirs.work_dir(out_dir))
     built: list[tuple[TargetArtifact, str, dict[str, bool]]] = []
     try:
-        apps = _AppWheels(ctx, cfg, work / "app", options.find_links)
-        for tp, plan in zip(plans, lock_plans, strict=True):
+        apps = AppWheels(ctx, cfg, plan.extras, work / "app", plan.find_links)
+        for tb in plan.targets:
             built.append(
-                _build_target(
-                    ctx,
-                    cfg,
-                    options,
-                    tp,
-                    plan,
-                    lock,
-                    apps,
-                    work / tp.target.triple,
-                    epoch,
-                    timer,
-                    update_signers,
-                )
+                _build_target(ctx, plan, options, tb, apps, work / tb.target.target.triple, timer)
             )
-        if options.channel is not None:
+        if plan.channel is not None:
             # Only once every target is built: a fleet never sees half a release.
             built = [
-                (_publish(ctx, cfg, options.channel, done, version, epoch), version, layers)
+                (_publish(ctx, cfg, plan.channel, done, version, plan.epoch), version, layers)
                 for done, version, layers in built
             ]
     except BaseException:
@@ -390,82 +238,21 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         seconds=time.monotonic() - started,
         provisioned=provisioned,
         timings=timer.to_json(),
-        lock=lock_label(cfg, lock),
+        lock=plan.lock_label,
     )
-
-
-class _AppWheels:
-    """The project's wheel and the local extras, built once per build interpreter; a pure
-    Python wheel (tag none-any) serves every target. A platform wheel cannot be built for a
-    target this host does not run: that is an error naming the target."""
-
-    def __init__(
-        self, ctx: Context, cfg: PackConfig, work: Path, find_links: tuple[Path, ...]
-    ) -> None:
-        self.ctx, self.cfg, self.work, self.find_links = ctx, cfg, work, find_links
-        self.built: dict[Path, tuple[list[Path], str | None]] = {}
-        self.entry_point_names: tuple[str, ...] = ()
-        self.local_packages: tuple[LocalPackage, ...] = ()  # what bundle.json records
-
-    def files(
-        self, python: Runtime, tp: TargetPlan, plan: LockPlan
-    ) -> tuple[list[Path], str | None]:
-        for files, version in self.built.values():
-            if all(f.name.endswith("-none-any.whl") for f in files):
-                return files, version
-        if python.exe in self.built:
-            files, version = self.built[python.exe]
-        else:
-            work = self.work / str(len(self.built))
-            files, version = [], self.cfg.version
-            if self.cfg.has_build_system:
-                self.ctx.reporter.step(f"Building the wheel of {self.cfg.name}")
-                wheel = build_wheel(
-                    self.ctx, self.cfg.project_dir, work / "wheel", python.exe,
-                    find_links=self.find_links,
-                )  # fmt: skip
-                files.append(wheel)
-                if version is None:
-                    version = wheel.name.split("-")[1]
-            local_wheels, self.local_packages = local_package_wheels(
-                self.ctx, self.cfg, plan, work, python, find_links=self.find_links
-            )
-            files += local_wheels
-            files += local_extra_wheels(
-                self.ctx, self.cfg, work, python, find_links=self.find_links
-            )
-            self.built[python.exe] = (files, version)
-        if tp.cross and tp.target != host_target():
-            # Built here (not given as wheels) with compiled code: built for the host.
-            native = [
-                f.name
-                for f in files
-                if f.is_relative_to(self.work) and not f.name.endswith("-none-any.whl")
-            ]
-            if native:
-                raise BuildError(
-                    f"{', '.join(native)} is built for this host, not {tp.target}; a wheel "
-                    "with compiled code cannot be built for another platform here: build it on "
-                    f"the target platform itself and pass that wheel in local-extra-deps"
-                )
-        return files, version
 
 
 def _build_target(
     ctx: Context,
-    cfg: PackConfig,
+    plan: BuildPlan,
     options: BuildOptions,
-    tp: TargetPlan,
-    plan: LockPlan,
-    lock: LockSource,
-    apps: _AppWheels,
+    tb: TargetBuild,
+    apps: AppWheels,
     work: Path,
-    epoch: int,
     timer: StepTimer,
-    update_signers: tuple[str, ...] = (),
 ) -> tuple[TargetArtifact, str, dict[str, bool]]:
+    cfg, tp, lock_plan, epoch = plan.cfg, tb.target, tb.lock, plan.epoch
     target, archive = tp.target, tp.archive
-    out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
     work.mkdir(parents=True)
     if len(cfg.targets) > 1:
         ctx.reporter.step(f"Building for {target}")
@@ -478,8 +265,8 @@ def _build_target(
         ctx,
         archive,
         target,
-        plan,
-        find_links=options.find_links,
+        lock_plan,
+        find_links=plan.find_links,
         ephemeral=ephemeral,
         builder=tp.builder,
         python_platform=tp.python_platform,
@@ -488,7 +275,7 @@ def _build_target(
     timer.lap("provision")
     runtime, env_entry = layers.runtime, layers.env
     python = layers.builder or runtime  # the interpreter that runs during the build
-    app_files, version = apps.files(python, tp, plan)
+    app_files, version = apps.files(python, tp, lock_plan)
     if version is None:
         raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
     timer.lap("wheel")
@@ -507,19 +294,7 @@ def _build_target(
         available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
     )
     apps.entry_point_names = tuple(ep.name for ep in entry_points)
-    write_launchers(
-        root,
-        entry_points,
-        LauncherSettings(
-            name=cfg.name,
-            version=version,
-            self_command=cfg.self_command,
-            env=cfg.env,
-            prepend_path=cfg.prepend_path,
-            isolated=cfg.isolated,
-            python_minor=archive.minor,
-        ),
-    )
+    write_launchers(root, entry_points, plan.launcher(version, tp))
     add_runtime_stub(root, runtime)
     swap_in_runtime(root, runtime, hardlink=True)
     if cfg.strip:
@@ -530,15 +305,24 @@ def _build_target(
     why_not = why_not_runnable(target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
     manifest = bundle_manifest(
-        cfg, version, target, runtime, plan, entry_points, epoch, smoke, apps.local_packages
+        cfg,
+        version,
+        target,
+        runtime,
+        lock_plan,
+        entry_points,
+        epoch,
+        smoke,
+        apps.local_packages,
+        lock_path=plan.lock_label,
     )
     manifest = dataclasses.replace(
-        manifest, update_signers=update_signers, update_url=cfg.update_url
+        manifest, update_signers=plan.update_signers, update_url=cfg.update_url
     )
     (root / ".pack").mkdir(exist_ok=True)
     (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
     app_wheel = app_files[0] if cfg.has_build_system and app_files else None
-    sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, plan, tp, epoch)
+    sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, lock_plan, tp, epoch)
     (root / SBOM_FILE).write_bytes(sbom)
     # Files linked from the cache are hashed once, not at every build.
     memo = DigestMemo({root / "python": runtime.entry / STORE, root / "venv": env_entry / STORE})
@@ -555,7 +339,7 @@ def _build_target(
     frames = None if options.refresh else ctx.cache_dir
     site_rel = site_packages(Path(), runtime).as_posix()
 
-    dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
+    dest = plan.out_dir / archive_name(cfg.name, version, target, cfg.format)
     ctx.reporter.step(f"Writing {dest.name}")
     # Files beside an older archive of the same name must not outlive it.
     sidecar_path(dest).unlink(missing_ok=True)
@@ -564,12 +348,7 @@ def _build_target(
         root,
         dest,
         top=root.name,
-        options=ArchiveOptions(
-            format=cfg.format,
-            level=cfg.compression_level,
-            threads=options.compression_threads,
-            mtime=epoch,
-        ),
+        options=plan.archive,
         # The runtime and the locked packages are compressed apart and, unless --refresh, kept
         # in the cache: a rebuild only compresses what changed (the same bytes either way).
         layers=(
@@ -592,29 +371,6 @@ def _build_target(
         raise
     done = TargetArtifact(target.triple, artifact, smoke, sidecar_path(dest), signature)
     return done, version, dict(layers.provisioned)
-
-
-def _check_signing(cfg: PackConfig, options: BuildOptions) -> tuple[str, ...]:
-    """Signing, update signers and the channel checked before anything slow; returns the
-    update signers' allowed_signers lines."""
-    update_signers = (
-        read_update_signers(cfg.update_signers, f"{cfg.pyproject}: [tool.pack] update-signers")
-        if cfg.update_signers
-        else ()
-    )
-    if cfg.sign_key is not None:
-        if cfg.format == "dir":
-            raise ConfigError(
-                f"{cfg.pyproject}: format 'dir' cannot be signed; choose an archive format "
-                "(tar.zst, tar.gz, tar.xz) or drop --sign / sign-key / PACK_SIGN_KEY"
-            )
-        check_sign_key(cfg.sign_key, "--sign / sign-key / PACK_SIGN_KEY")
-    if options.channel is not None and cfg.format == "dir":
-        raise ConfigError(
-            f"{cfg.pyproject}: format 'dir' cannot be published to a channel; choose an "
-            "archive format (tar.zst, tar.gz, tar.xz)"
-        )
-    return update_signers
 
 
 def _publish(
@@ -676,60 +432,3 @@ def bundle_sbom(
             epoch=epoch,
         )
     )
-
-
-def local_package_wheels(
-    ctx: Context,
-    cfg: PackConfig,
-    plan: LockPlan,
-    work: Path,
-    runtime: Runtime,
-    *,
-    find_links: tuple[Path, ...] = (),
-) -> tuple[list[Path], tuple[LocalPackage, ...]]:
-    """The lock's `directory` packages (path dependencies, workspace members) built into
-    wheels with the build interpreter, and what bundle.json records of each."""
-    wheels: list[Path] = []
-    records: list[LocalPackage] = []
-    for i, directory in enumerate(plan.directories):
-        rel = Path(os.path.relpath(directory.path, cfg.project_dir.resolve())).as_posix()
-        ctx.reporter.step(f"Building the wheel of {directory.name} ({rel})")
-        wheel = build_wheel(
-            ctx, directory.path, work / f"local-{i}", runtime.exe, find_links=find_links
-        )
-        wheels.append(wheel)
-        records.append(
-            LocalPackage(
-                name=directory.name,
-                version=str(parse_wheel_filename(wheel.name)[1]),
-                path=rel,
-                sha256=sha256_file(wheel),
-            )
-        )
-    return wheels, tuple(records)
-
-
-def local_extra_wheels(
-    ctx: Context,
-    cfg: PackConfig,
-    work: Path,
-    runtime: Runtime,
-    *,
-    find_links: tuple[Path, ...] = (),
-) -> list[Path]:
-    """`local-extra-deps`: wheels as they are; project directories built into wheels."""
-    out: list[Path] = []
-    for i, extra in enumerate(cfg.local_extra_deps):
-        if extra.is_dir():
-            ctx.reporter.step(f"Building the wheel of {extra.name}")
-            out.append(
-                build_wheel(ctx, extra, work / f"extra-{i}", runtime.exe, find_links=find_links)
-            )
-        elif extra.suffix == ".whl":
-            out.append(extra)
-        else:
-            raise ConfigError(
-                f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} is neither a wheel nor "
-                "a project directory"
-            )
-    return out

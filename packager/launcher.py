@@ -3,9 +3,11 @@ exposed entry point. A pure function from settings to bytes; the bundle step wri
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .resources import render, template
 
@@ -78,19 +80,50 @@ class LauncherSettings:
     isolated: bool = True
     python_minor: tuple[int, int] = (3, 11)
 
+    # The environment rules below are the launcher's; `pack run` applies the same ones.
+
+    @property
+    def python_flags(self) -> tuple[str, ...]:
+        # Not isolated: PYTHONPATH is the point; still no user site and no cwd on sys.path.
+        if self.isolated:
+            return ("-I",)
+        return ("-P", "-s") if self.python_minor >= (3, 11) else ("-s",)
+
+    @property
+    def unset(self) -> tuple[str, ...]:
+        # Not isolated keeps PYTHONPATH for the app and its children; PYTHONHOME always goes.
+        return ("PYTHONHOME", "PYTHONPATH") if self.isolated else ("PYTHONHOME",)
+
+    @property
+    def path_dirs(self) -> tuple[str, ...]:
+        """`prepend-path` entries, relative to the bundle root."""
+        return tuple(p.strip("/") for p in self.prepend_path)
+
+    def environ(
+        self, base: Mapping[str, str], root: Path, *, first: Sequence[Path] = ()
+    ) -> dict[str, str]:
+        """`base` as the launcher of a bundle at `root` changes it (`first`: folders put
+        before the prepended ones on PATH)."""
+        env = dict(base)
+        for key in self.unset:
+            env.pop(key, None)
+        env.update(self.env)
+        dirs = [*(str(d) for d in first), *(str(root / p) for p in self.path_dirs)]
+        env["PATH"] = os.pathsep.join([*dirs, *([env["PATH"]] if env.get("PATH") else [])])
+        return env
+
 
 def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
     s = settings
     setup: list[str] = []
-    # Not isolated: PYTHONPATH is the point; still no user site and no cwd on sys.path.
-    flags = "-I" if s.isolated else ("-P -s" if s.python_minor >= (3, 11) else "-s")
+    flags = " ".join(s.python_flags)
     for key in sorted(s.env):
         if not _ENV_NAME.match(key):
             raise ValueError(f"{key!r} is not a variable name")  # config.py refuses it first
         setup.append(f"{key}={sh_quote(s.env[key])}")
         setup.append(f"export {key}")
-    if s.prepend_path:
-        dirs = ":".join(f'"$root"/{sh_quote(p.strip("/"))}' for p in s.prepend_path)
+    if s.path_dirs:
+        dirs = ":".join(f'"$root"/{sh_quote(p)}' for p in s.path_dirs)
         setup.append(f'PATH={dirs}"${{PATH:+:$PATH}}"')
         setup.append("export PATH")
     self_block = ""
@@ -106,8 +139,7 @@ def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
             "ENTRY_Q": sh_quote(ep.name),
             "NAME_TEXT": _comment_text(s.name),
             "VERSION_TEXT": _comment_text(s.version),
-            # Not isolated keeps PYTHONPATH for the app and its children; PYTHONHOME always goes.
-            "UNSET": "PYTHONHOME PYTHONPATH" if s.isolated else "PYTHONHOME",
+            "UNSET": " ".join(s.unset),
             "SETUP": "\n".join(s for s in setup if s),
             "SELF": self_block,
             "COMMAND": (

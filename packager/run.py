@@ -5,7 +5,6 @@ cached environment's, so a run costs one wheel build and never writes into the c
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import tempfile
@@ -13,14 +12,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .appwheels import local_extra_wheels, local_package_wheels
 from .bundle import discover_entry_points
 from .config import PackConfig
 from .context import Context
-from .envs import Layers, plan_environment, provision_layers
+from .envs import Layers, provision_layers
 from .errors import ConfigError
 from .install import build_wheel, install_files
-from .launcher import EntryPoint, python_code
+from .launcher import EntryPoint, LauncherSettings, python_code
 from .lockfile import find_lock
+from .plan import classify_extras, launcher_settings, plan_target, plan_target_lock
 from .targets import host_target
 from .venv import create_venv, site_packages
 
@@ -82,15 +83,10 @@ def _entry_point(cfg: PackConfig, sites: Sequence[Path], wanted: str | None) -> 
     return available[names[0]]
 
 
-def _environ(ctx: Context, cfg: PackConfig, root: Path, venv: Path) -> dict[str, str]:
-    """The launcher's environment, as a bundle at `root` would set it."""
-    env = dict(ctx.environ)
-    env.pop("PYTHONHOME", None)
-    if cfg.isolated:
-        env.pop("PYTHONPATH", None)
-    env.update(cfg.env)
-    dirs = [str(venv / "bin"), *(str(root / p.strip("/")) for p in cfg.prepend_path)]
-    env["PATH"] = os.pathsep.join([*dirs, *([env["PATH"]] if env.get("PATH") else [])])
+def _environ(ctx: Context, settings: LauncherSettings, root: Path, venv: Path) -> dict[str, str]:
+    """The launcher's environment, as a bundle at `root` would set it, with the run's venv
+    first on PATH and as VIRTUAL_ENV."""
+    env = settings.environ(ctx.environ, root, first=[venv / "bin"])
     env["VIRTUAL_ENV"] = str(venv)
     return env
 
@@ -112,10 +108,11 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
     inherits stdin, stdout and stderr."""
     target = host_target()
     lock = find_lock(cfg.project_dir, cfg.lock)
-    from .build import local_extra_wheels, local_package_wheels, obtain_interpreter_archive
-
-    archive = obtain_interpreter_archive(ctx, cfg, target)
-    plan = plan_environment(ctx, cfg, lock, target, archive, find_links=options.find_links)
+    extras = classify_extras(cfg)
+    tp = plan_target(ctx, cfg, target)
+    archive = tp.archive
+    plan = plan_target_lock(ctx, cfg, lock, tp, options.find_links)
+    settings = launcher_settings(cfg, archive)
     with tempfile.TemporaryDirectory(prefix="pack-run-") as tmp:
         root = Path(tmp)
         ephemeral = None
@@ -140,7 +137,9 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
         files += local_package_wheels(
             ctx, cfg, plan, root, layers.runtime, find_links=options.find_links
         )[0]
-        files += local_extra_wheels(ctx, cfg, root, layers.runtime, find_links=options.find_links)
+        files += local_extra_wheels(
+            ctx, extras, root, layers.runtime, find_links=options.find_links
+        )
         app = root / "app"
         app.mkdir()
         venv = overlay_venv(app, layers)
@@ -154,12 +153,11 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
                 site_packages(layers.env / "venv", layers.runtime),
             ]
             ep = _entry_point(cfg, sites, options.entry)
-            flags = ["-I"] if cfg.isolated else ["-P", "-s"]
             python = str(venv / "bin" / "python")
-            argv = [python, *flags, "-c", python_code(ep), ep.name, *options.args]
+            argv = [python, *settings.python_flags, "-c", python_code(ep), ep.name, *options.args]
             label = ep.name
         ctx.reporter.step(f"Running {label}")
-        env = _environ(ctx, cfg, app, venv)
+        env = _environ(ctx, settings, app, venv)
         try:
             with _interrupts_to_child():
                 code = subprocess.run(argv, env=env, cwd=Path.cwd(), check=False).returncode

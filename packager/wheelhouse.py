@@ -16,10 +16,10 @@ from ._fs import atomic_write_text, sha256_file, staged_file
 from .config import PackConfig
 from .context import Context
 from .crossplan import TargetEnvironment, target_environment, uv_platform
-from .envs import plan_environment
 from .errors import ChecksumError, ConfigError
 from .install import compile_build_requirements
 from .lockfile import LockPlan, LockSource, find_lock
+from .plan import classify_extras, plan_target, plan_target_lock
 from .pythons import InterpreterArchive
 from .requirements import lookup_files, parse_requirements, plan_requirements
 from .targets import Target, parse_target
@@ -121,15 +121,13 @@ def fetch_wheelhouse(
 ) -> FetchResult:
     """Fill `dest` for every target in `targets`. Files are verified on the way (they pass
     through the cache), so the wheelhouse holds only bytes the lock vouches for."""
-    from .build import plan_target  # build's own choice of interpreter and wheel policy
-
     if ctx.offline:
         raise ConfigError("pack fetch exists to download; drop --offline")
     dest = dest.absolute()
     dest.mkdir(parents=True, exist_ok=True)
     lock = find_lock(cfg.project_dir, cfg.lock)
     projects = [cfg.project_dir] if cfg.has_build_system else []
-    projects += [p for p in cfg.local_extra_deps if p.is_dir()]
+    projects += [e.path for e in classify_extras(cfg) if e.kind == "project"]
     fetched: list[TargetFetch] = []
     for target in targets:
         ctx.reporter.step(f"Fetching for {target}")
@@ -145,16 +143,7 @@ def fetch_wheelhouse(
                 dest / f"{tp.builder.filename}.sha256",
                 f"{tp.builder.sha256}  {tp.builder.filename}\n",
             )
-        plan = plan_environment(
-            ctx,
-            cfg,
-            lock,
-            target,
-            archive,
-            find_links=find_links,
-            env=tp.env,
-            sdist_ok=not tp.cross,
-        )
+        plan = plan_target_lock(ctx, cfg, lock, tp, find_links, sdist_ok=not tp.cross)
         lock_files = [
             _place(path, dest / a.filename, a.sha256)
             for a, path in zip(
