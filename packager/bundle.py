@@ -132,13 +132,19 @@ def select_entry_points(
     wanted: Sequence[str] | None,
     project_scripts: Sequence[str],
     pyproject: Path,
+    *,
+    otherwise: str = "",
 ) -> list[EntryPoint]:
+    """The entry points a bundle exposes (and `pack run` runs the first of): [tool.pack]
+    entry-points, else [project.scripts], each installed. `otherwise` tells what else the
+    caller accepts when there are none."""
     names = list(wanted) if wanted is not None else list(project_scripts)
     listing = ", ".join(sorted(available)) or "none"
     if not names:
         raise ConfigError(
             f"{pyproject}: nothing to launch: the project has no [project.scripts]; set "
             f"[tool.pack] entry-points to some of the installed console scripts: {listing}"
+            + otherwise
         )
     unknown = [n for n in names if n not in available]
     if unknown:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .appwheels import local_extra_wheels, local_package_wheels
-from .bundle import discover_entry_points
+from .bundle import discover_entry_points, select_entry_points
 from .config import PackConfig
 from .context import Context
 from .envs import Layers, provision_layers
@@ -69,18 +69,13 @@ def _entry_point(cfg: PackConfig, sites: Sequence[Path], wanted: str | None) -> 
                 f"{listing}"
             )
         return available[wanted]
-    names = list(cfg.entry_points or cfg.project_scripts)
-    if not names:
-        raise ConfigError(
-            f"{cfg.pyproject}: nothing to run: no [tool.pack] entry-points nor "
-            f"[project.scripts]; pass --entry NAME (available: {listing}) or --python"
-        )
-    if names[0] not in available:
-        raise ConfigError(
-            f"{cfg.pyproject}: no console script named {names[0]!r} is installed; available: "
-            f"{listing}"
-        )
-    return available[names[0]]
+    return select_entry_points(
+        available,
+        cfg.entry_points,
+        cfg.project_scripts,
+        cfg.pyproject,
+        otherwise="; or pass --entry NAME or --python",
+    )[0]
 
 
 def _environ(ctx: Context, settings: LauncherSettings, root: Path, venv: Path) -> dict[str, str]:
