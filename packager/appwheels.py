@@ -15,12 +15,12 @@ from .config import PackConfig
 from .context import Context
 from .crossplan import TargetPlan
 from .errors import BuildError
-from .install import build_wheel
 from .lockfile import LockPlan
 from .manifest import LocalPackage
 from .plan import ExtraDep
 from .runtime import Runtime
 from .targets import host_target
+from .uvtool import build_wheel
 
 
 class AppWheels:

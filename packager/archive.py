@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, cast, get_args
+from typing import IO, Literal, cast
 
 import zstandard
 
@@ -35,10 +35,9 @@ from pack_runtime.errors import StubError
 
 from . import cache as cache_mod
 from ._fs import atomic_write_text, remove_tree, staged_dir, staged_file
+from .config import FORMATS as FORMATS
+from .config import Format as Format
 from .errors import BuildError, ChecksumError, ConfigError, UnsafeArchiveError, disk_error
-
-Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
-FORMATS: tuple[Format, ...] = get_args(Format)
 
 # 1980-01-01T00:00:00Z: the earliest time a zip can hold, so every format we may ever write can
 # carry it, and clearly "not a real date" to anyone reading a listing.
@@ -104,7 +103,7 @@ class SeparateLayer:
 
 
 @dataclass(frozen=True)
-class Artifact:
+class WrittenArchive:
     path: Path
     sha256: str
     size: int
@@ -140,7 +139,7 @@ def write_archive(
     top: str,
     options: ArchiveOptions,
     layers: Sequence[SeparateLayer] = (),
-) -> Artifact:
+) -> WrittenArchive:
     """Archive the bundle tree `bundle_dir` as `dest`, every entry under the folder `top`
     (for "dir", `dest` itself is the bundle root). The same tree and options give the same
     bytes on any machine, whatever the umask, time zone, locale, paths, thread count or cache
@@ -179,7 +178,7 @@ def write_archive(
         raise BuildError(
             f"writing {dest} failed: {exc}; check the free space and permissions there"
         ) from exc
-    return Artifact(dest, digest, hasher.size, options.format)
+    return WrittenArchive(dest, digest, hasher.size, options.format)
 
 
 def _write_tar(
@@ -615,7 +614,9 @@ def _compressor(
             yield cast(IO[bytes], xz)
 
 
-def _write_dir(root: Path, entries: list[_Entry], dest: Path, options: ArchiveOptions) -> Artifact:
+def _write_dir(
+    root: Path, entries: list[_Entry], dest: Path, options: ArchiveOptions
+) -> WrittenArchive:
     """Copy the tree (real copies: the staging tree may share inodes with the cache), with the
     same normalised modes and mtimes as an archive would carry."""
     size = 0
@@ -643,7 +644,7 @@ def _write_dir(root: Path, entries: list[_Entry], dest: Path, options: ArchiveOp
         raise BuildError(
             f"writing {dest} failed: {exc}; check the free space and permissions there"
         ) from exc
-    return Artifact(dest, "", size, "dir")
+    return WrittenArchive(dest, "", size, "dir")
 
 
 MemberKind = Literal["file", "link", "dir", "hardlink", "other"]

@@ -16,7 +16,7 @@ from pack_runtime.signatures import signature_path
 from . import workdirs
 from ._fs import atomic_write_bytes, remove_tree
 from .appwheels import AppWheels
-from .archive import Artifact, SeparateLayer, sha256_sidecar, write_archive
+from .archive import SeparateLayer, WrittenArchive, sha256_sidecar, write_archive
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
@@ -37,10 +37,9 @@ from .digests import STORE, DigestMemo
 from .emulation import why_not_runnable
 from .envs import provision_layers
 from .errors import ConfigError
-from .launcher import EntryPoint
+from .launcher import Launchable
 from .lockfile import LockPlan
-from .manifest import BuildInfo, BundleManifest, LocalPackage, LockRef, PythonBuild
-from .manifest import EntryPoint as ManifestEntryPoint
+from .manifest import BuildInfo, BundleManifest, EntryPoint, LocalPackage, LockRef, PythonBuild
 from .plan import BuildPlan, PlanOptions, TargetBuild, plan_build
 from .runtime import Runtime
 from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
@@ -77,7 +76,7 @@ class BuildOptions:
 @dataclass(frozen=True)
 class TargetArtifact:
     target: str
-    artifact: Artifact
+    artifact: WrittenArchive
     smoke_test: str  # "passed" or "skipped: <why>"
     sbom: Path | None = None  # `<archive>.cdx.json`
     signature: Path | None = None  # `<archive>.sig`, when signed
@@ -97,7 +96,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
-    def artifact(self) -> Artifact:
+    def artifact(self) -> WrittenArchive:
         return self.artifacts[0].artifact
 
     @property
@@ -136,7 +135,7 @@ def bundle_manifest(
     target: Target,
     runtime: Runtime,
     plan: LockPlan,
-    entry_points: list[EntryPoint],
+    entry_points: list[Launchable],
     epoch: int,
     smoke: str | None = None,
     local_packages: tuple[LocalPackage, ...] = (),
@@ -163,7 +162,7 @@ def bundle_manifest(
             sha256=plan.source.sha256,
         ),
         entry_points=tuple(
-            ManifestEntryPoint(
+            EntryPoint(
                 ep.name,
                 ep.module,
                 ep.attr or None,

@@ -20,10 +20,10 @@ from ._proc import run
 from .closure import InstalledDistribution
 from .context import Context
 from .errors import BuildError, ConfigError
-from .install import install_files
-from .launcher import EntryPoint, LauncherSettings, render_launcher
+from .launcher import Launchable, LauncherSettings, render_launcher
 from .resources import runtime_stub_package, template
 from .runtime import Runtime, compile_tree
+from .uvtool import install_files
 from .venv import scrub_install_records, site_packages
 
 
@@ -78,10 +78,10 @@ _PROGRAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 def discover_entry_points(
     site: Path, dists: Sequence[InstalledDistribution] = ()
-) -> dict[str, EntryPoint]:
+) -> dict[str, Launchable]:
     """Every console (and GUI) script any installed distribution declares, and every other
     executable a distribution of `dists` installs into the venv's bin/ (ruff's binary)."""
-    found: dict[str, EntryPoint] = {}
+    found: dict[str, Launchable] = {}
     for ep_file in sorted(site.glob("*.dist-info/entry_points.txt")):
         parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
         parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -91,7 +91,7 @@ def discover_entry_points(
             if parser.has_section(section):
                 for name, value in parser.items(section):
                     try:
-                        found.setdefault(name, EntryPoint.parse(name, value, dist))
+                        found.setdefault(name, Launchable.parse(name, value, dist))
                     except ValueError as exc:
                         raise BuildError(f"{ep_file}: [{section}] {name}: {exc}") from exc
     venv = site.parents[2]
@@ -103,7 +103,7 @@ def discover_entry_points(
             if not _PROGRAM.match(path.name) or path.name.startswith("python"):
                 continue
             if (venv / file).is_file() and os.access(venv / file, os.X_OK):
-                found[path.name] = EntryPoint.program(path.name, installed.dist_info.split("-")[0])
+                found[path.name] = Launchable.program(path.name, installed.dist_info.split("-")[0])
     return found
 
 
@@ -128,13 +128,13 @@ def check_own_scripts(
 
 
 def select_entry_points(
-    available: dict[str, EntryPoint],
+    available: dict[str, Launchable],
     wanted: Sequence[str] | None,
     project_scripts: Sequence[str],
     pyproject: Path,
     *,
     otherwise: str = "",
-) -> list[EntryPoint]:
+) -> list[Launchable]:
     """The entry points a bundle exposes (and `pack run` runs the first of): [tool.pack]
     entry-points, else [project.scripts], each installed. `otherwise` tells what else the
     caller accepts when there are none."""
@@ -157,7 +157,7 @@ def select_entry_points(
 
 
 def write_launchers(
-    root: Path, entry_points: Sequence[EntryPoint], settings: LauncherSettings
+    root: Path, entry_points: Sequence[Launchable], settings: LauncherSettings
 ) -> None:
     bindir = root / "bin"
     bindir.mkdir()
@@ -277,13 +277,13 @@ print(json.dumps(out))
 """
 
 
-def _smoke_arg(ep: EntryPoint) -> str:
+def _smoke_arg(ep: Launchable) -> str:
     if ep.executable:
         return f"{ep.name}=!{ep.executable}"
     return f"{ep.name}={ep.module}" + (f":{ep.attr}" if ep.attr else "")
 
 
-def smoke_test(root: Path, entry_points: Sequence[EntryPoint]) -> None:
+def smoke_test(root: Path, entry_points: Sequence[Launchable]) -> None:
     """Run the bundle's own interpreter: the venv must be recognised (sys.prefix is venv/,
     sys.base_prefix is python/), every entry point must resolve to its object (module
     imported, attribute found and callable) and every program must be executable."""

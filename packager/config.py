@@ -17,8 +17,9 @@ from packaging.version import InvalidVersion, Version
 from .errors import ConfigError
 from .strip import check_strip_names, expand_strip
 
+# The output archive's formats: archive.py writes them, the configuration chooses one.
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
-FORMATS: tuple[str, ...] = get_args(Format)
+FORMATS: tuple[Format, ...] = get_args(Format)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _ENTRY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -19,12 +19,12 @@ from .config import PackConfig
 from .context import Context
 from .crossplan import TargetEnvironment, target_environment, unusable_error, unusable_packages
 from .errors import BuildError
-from .install import install_files, uv_bin
 from .lockfile import LockPlan, LockSource, plan_lock
 from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
 from .targets import Target
 from .timings import StepTimer
+from .uvtool import install_files, uv_bin
 from .venv import create_venv, scrub_install_records, site_packages
 from .wheels import obtain_all
 

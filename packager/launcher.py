@@ -16,7 +16,10 @@ _OBJECT_REF = re.compile(r"^(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?(\[.*
 
 
 @dataclass(frozen=True)
-class EntryPoint:
+class Launchable:
+    """What one launcher starts: an entry point a distribution declares, or a program it
+    installs in venv/bin (bundle.json records it as a manifest.EntryPoint)."""
+
     name: str  # the command: bin/<name>
     module: str
     attr: str  # may be dotted: obj.method; "" runs the module as __main__
@@ -25,7 +28,7 @@ class EntryPoint:
     executable: str = ""
 
     @classmethod
-    def program(cls, name: str, distribution: str) -> EntryPoint:
+    def program(cls, name: str, distribution: str) -> Launchable:
         """`venv/bin/<name>`, a native executable (or any script) a wheel installs."""
         return cls(name, "", "", distribution, executable=name)
 
@@ -37,7 +40,7 @@ class EntryPoint:
         return self.module + (f":{self.attr}" if self.attr else "")
 
     @classmethod
-    def parse(cls, name: str, value: str, distribution: str) -> EntryPoint:
+    def parse(cls, name: str, value: str, distribution: str) -> Launchable:
         m = _OBJECT_REF.match(value.strip())
         if not m:
             raise ValueError(f"invalid entry point reference {value!r}")
@@ -54,7 +57,7 @@ def _comment_text(value: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in value)
 
 
-def python_code(ep: EntryPoint) -> str:
+def python_code(ep: Launchable) -> str:
     """What `python -c` runs: argv[0] becomes the launcher's path, then the entry point's
     return value is the exit status, as installer-generated console scripts do."""
     if not ep.attr:
@@ -113,7 +116,7 @@ class LauncherSettings:
         return env
 
 
-def render_launcher(ep: EntryPoint, settings: LauncherSettings) -> bytes:
+def render_launcher(ep: Launchable, settings: LauncherSettings) -> bytes:
     s = settings
     setup: list[str] = []
     flags = " ".join(s.python_flags)

@@ -32,8 +32,8 @@ from packaging.utils import canonicalize_name
 
 from ._proc import explain, run
 from .errors import ConfigError, LockError
-from .install import uv_env
 from .requires_python import excluded
+from .uvtool import uv_env
 
 if TYPE_CHECKING:
     from .context import Context

@@ -18,11 +18,11 @@ from .config import PackConfig
 from .context import Context
 from .envs import Layers, provision_layers
 from .errors import ConfigError
-from .install import build_wheel, install_files
-from .launcher import EntryPoint, LauncherSettings, python_code
+from .launcher import Launchable, LauncherSettings, python_code
 from .lockfile import find_lock
 from .plan import classify_extras, launcher_settings, plan_target, plan_target_lock
 from .targets import host_target
+from .uvtool import build_wheel, install_files
 from .venv import create_venv, site_packages
 
 
@@ -56,8 +56,8 @@ def overlay_venv(root: Path, layers: Layers) -> Path:
     return venv
 
 
-def _entry_point(cfg: PackConfig, sites: Sequence[Path], wanted: str | None) -> EntryPoint:
-    available: dict[str, EntryPoint] = {}
+def _entry_point(cfg: PackConfig, sites: Sequence[Path], wanted: str | None) -> Launchable:
+    available: dict[str, Launchable] = {}
     for site in sites:
         for name, ep in discover_entry_points(site).items():
             available.setdefault(name, ep)

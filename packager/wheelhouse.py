@@ -17,12 +17,12 @@ from .config import PackConfig
 from .context import Context
 from .crossplan import TargetEnvironment, target_environment, uv_platform
 from .errors import ChecksumError, ConfigError
-from .install import compile_build_requirements
 from .lockfile import LockPlan, LockSource, find_lock
 from .plan import classify_extras, plan_target, plan_target_lock
 from .pythons import InterpreterArchive
 from .requirements import lookup_files, parse_requirements, plan_requirements
 from .targets import Target, parse_target
+from .uvtool import compile_build_requirements
 from .wheels import obtain_all
 
 # What PEP 517 front ends assume for a project with a setup.py and no [build-system].

@@ -23,10 +23,10 @@ from packager.crossplan import (
 )
 from packager.envs import plan_environment
 from packager.errors import ConfigError, LockError
-from packager.install import uv_bin
 from packager.lockfile import find_lock
 from packager.pythons.asset import describe
 from packager.targets import KNOWN_TRIPLES, Target, host_target
+from packager.uvtool import uv_bin
 from tests.helpers.bundles import run_pack
 
 ARM = Target("aarch64-unknown-linux-gnu")

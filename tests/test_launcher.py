@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.launcher import EntryPoint, LauncherSettings, python_code, render_launcher
+from packager.launcher import Launchable, LauncherSettings, python_code, render_launcher
 
 PROBE = """
 import json, os, sys
@@ -60,7 +60,7 @@ def make_bundle(tmp: Path, **settings: object) -> Path:
     (root / "bin").mkdir()
     options: dict[str, object] = {"python_minor": sys.version_info[:2], **settings}
     launcher = root / "bin" / "probe"
-    probe = EntryPoint("probe", "probe_app", "main", "probe")
+    probe = Launchable("probe", "probe_app", "main", "probe")
     launcher.write_bytes(
         render_launcher(probe, LauncherSettings(name="probe", version="1.0", **options))  # type: ignore[arg-type]
     )
@@ -82,14 +82,14 @@ def run(
 
 def test_entry_point_code_forms() -> None:
     assert (
-        python_code(EntryPoint("a", "pkg.mod", "main", "d"))
+        python_code(Launchable("a", "pkg.mod", "main", "d"))
         == "import sys;del sys.argv[0];from pkg.mod import main;sys.exit(main())"
     )
     assert "from pkg import obj;sys.exit(obj.method())" in python_code(
-        EntryPoint("a", "pkg", "obj.method", "d")
+        Launchable("a", "pkg", "obj.method", "d")
     )
-    assert "'" not in python_code(EntryPoint("a", "pkg.__main__", "", "d"))
-    assert EntryPoint.parse("x", "pkg.cli:app.run [extra]", "d") == EntryPoint(
+    assert "'" not in python_code(Launchable("a", "pkg.__main__", "", "d"))
+    assert Launchable.parse("x", "pkg.cli:app.run [extra]", "d") == Launchable(
         "x", "pkg.cli", "app.run", "d"
     )
 
@@ -209,7 +209,7 @@ def test_configuration_is_quoted_whatever_it_holds(tmp_path: Path) -> None:
 
 def test_names_in_the_header_comment_cannot_add_lines(tmp_path: Path) -> None:
     text = render_launcher(
-        EntryPoint("probe", "probe_app", "main", "probe"),
+        Launchable("probe", "probe_app", "main", "probe"),
         LauncherSettings(name="x\ntouch pwned", version="1\r\n2", python_minor=(3, 11)),
     ).decode()
     assert "\ntouch pwned" not in text

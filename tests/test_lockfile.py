@@ -14,10 +14,10 @@ import pytest
 
 from packager.context import Context
 from packager.errors import ConfigError, LockError, NetworkError
-from packager.install import uv_bin
 from packager.lockfile import LockPlan, find_lock, plan_lock
 from packager.requirements import parse_requirements
 from packager.targets import Target, marker_environment, supported_tags
+from packager.uvtool import uv_bin
 from tests.helpers.bundles import APPS
 
 SHA = {name: hashlib.sha256(name.encode()).hexdigest() for name in "abcdefgh"}

@@ -24,7 +24,7 @@ from pack_runtime import cli
 from pack_runtime.errors import ChecksumError, StubError
 from pack_runtime.filelist import write_files_list
 from packager.archive import ArchiveOptions, Format, write_archive
-from packager.launcher import EntryPoint as LauncherEntry
+from packager.launcher import Launchable as LauncherEntry
 from packager.launcher import LauncherSettings, render_launcher
 from packager.manifest import BuildInfo, BundleManifest, EntryPoint, LockRef, PythonBuild
 from tests.helpers.http_server import Server, serve

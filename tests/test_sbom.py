@@ -19,7 +19,6 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packaging.utils import canonicalize_name
 
-from packager.install import uv_bin
 from packager.sbom import (
     Distribution,
     Interpreter,
@@ -29,6 +28,7 @@ from packager.sbom import (
     render,
 )
 from packager.targets import marker_environment, parse_target
+from packager.uvtool import uv_bin
 from tests.helpers.bundles import PACK, Built, run_app, run_pack, unpack
 
 ENV = marker_environment(parse_target("x86_64-unknown-linux-gnu"), "3.11.7")

@@ -84,7 +84,7 @@ def prune_command(
 ) -> None:
     """Remove entries not used recently, and leftovers of interrupted builds."""
     from ..cache import parse_age, prune
-    from ..install import clear_uv_cache
+    from ..uvtool import clear_uv_cache
 
     ctx = state.context()
     removed = prune(ctx.cache_dir, older_than=parse_age(older_than))
@@ -98,7 +98,7 @@ def clean_command(
 ) -> None:
     """Remove every entry (entries a running build holds are left alone)."""
     from ..cache import clean
-    from ..install import clear_uv_cache
+    from ..uvtool import clear_uv_cache
 
     ctx = state.context()
     removed = clean(ctx.cache_dir)

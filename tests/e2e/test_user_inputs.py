@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.install import uv_bin
 from packager.targets import host_target
+from packager.uvtool import uv_bin
 from tests.helpers.bundles import bwrap_argv, run_app, run_pack, unpack
 
 pytestmark = pytest.mark.slow
