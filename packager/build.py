@@ -35,7 +35,7 @@ from .context import Context
 from .crossplan import TargetPlan
 from .digests import STORE, DigestMemo
 from .emulation import why_not_runnable
-from .envs import provision_layers
+from .envs import Layers, provision_layers
 from .errors import ConfigError
 from .launcher import Launchable
 from .lockfile import LockPlan
@@ -250,11 +250,12 @@ def _build_target(
     work: Path,
     timer: StepTimer,
 ) -> tuple[TargetArtifact, str, dict[str, bool]]:
-    cfg, tp, lock_plan, epoch = plan.cfg, tb.target, tb.lock, plan.epoch
-    target, archive = tp.target, tp.archive
+    """One target: its cached layers, the app's wheels, the assembled bundle, its smoke test
+    and its archive (with SBOM and signature beside it)."""
+    cfg, tp = plan.cfg, tb.target
     work.mkdir(parents=True)
     if len(cfg.targets) > 1:
-        ctx.reporter.step(f"Building for {target}")
+        ctx.reporter.step(f"Building for {tp.target}")
     # With --refresh the layers are provisioned inside the staging directory, so
     # they are removed with it and the cache is neither used nor changed for them.
     ephemeral = work / "layers" if options.refresh else None
@@ -262,9 +263,9 @@ def _build_target(
         ephemeral.mkdir()
     layers = provision_layers(
         ctx,
-        archive,
-        target,
-        lock_plan,
+        tp.archive,
+        tp.target,
+        tb.lock,
         find_links=plan.find_links,
         ephemeral=ephemeral,
         builder=tp.builder,
@@ -272,14 +273,48 @@ def _build_target(
         timer=timer,
     )
     timer.lap("provision")
-    runtime, env_entry = layers.runtime, layers.env
-    python = layers.builder or runtime  # the interpreter that runs during the build
-    app_files, version = apps.files(python, tp, lock_plan)
+    python = layers.builder or layers.runtime  # the interpreter that runs during the build
+    app_files, version = apps.files(python, tp, tb.lock)
     if version is None:
         raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
     timer.lap("wheel")
 
+    why_not = why_not_runnable(tp.target) if options.smoke_test else "--no-smoke-test"
+    smoke = "passed" if why_not is None else f"skipped: {why_not}"
     root = work / f"{cfg.name}-{version}"
+    entry_points, sbom = _assemble(ctx, plan, tb, layers, apps, app_files, version, root, smoke)
+    timer.lap("assemble")
+    if why_not is None:
+        ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
+        smoke_test(root, entry_points)
+        timer.lap("smoke_test")
+    elif options.smoke_test:
+        ctx.reporter.warn(f"not smoke-testing the {tp.target} bundle: {why_not}")
+
+    dest = plan.out_dir / archive_name(cfg.name, version, tp.target, cfg.format)
+    artifact, signature = _write_outputs(
+        ctx, plan, tp, layers, root, dest, sbom, refresh=options.refresh, timer=timer
+    )
+    done = TargetArtifact(tp.target.triple, artifact, smoke, sidecar_path(dest), signature)
+    return done, version, dict(layers.provisioned)
+
+
+def _assemble(
+    ctx: Context,
+    plan: BuildPlan,
+    tb: TargetBuild,
+    layers: Layers,
+    apps: AppWheels,
+    app_files: list[Path],
+    version: str,
+    root: Path,
+    smoke: str,
+) -> tuple[list[Launchable], bytes]:
+    """The bundle at `root`: the layers staged, the app layer installed and checked,
+    launchers, the runtime stub, bundle.json, the SBOM and the file list; returns the
+    launched entry points and the SBOM."""
+    cfg, tp = plan.cfg, tb.target
+    runtime, env_entry = layers.runtime, layers.env
     root.mkdir()
     ctx.reporter.step("Assembling the bundle")
     stage_layers(root, runtime, env_entry / "venv", hardlink=True, builder=layers.builder)
@@ -299,18 +334,16 @@ def _build_target(
     if cfg.strip:
         removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
         ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
-    checked = check_bundle(root, target)
-    ctx.reporter.detail(f"{checked} binaries checked: all for {target}")
-    why_not = why_not_runnable(target) if options.smoke_test else "--no-smoke-test"
-    smoke = "passed" if why_not is None else f"skipped: {why_not}"
+    checked = check_bundle(root, tp.target)
+    ctx.reporter.detail(f"{checked} binaries checked: all for {tp.target}")
     manifest = bundle_manifest(
         cfg,
         version,
-        target,
+        tp.target,
         runtime,
-        lock_plan,
+        tb.lock,
         entry_points,
-        epoch,
+        plan.epoch,
         smoke,
         apps.local_packages,
         lock_path=plan.lock_label,
@@ -321,24 +354,32 @@ def _build_target(
     (root / ".pack").mkdir(exist_ok=True)
     (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
     app_wheel = app_files[0] if cfg.has_build_system and app_files else None
-    sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, lock_plan, tp, epoch)
+    sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, tb.lock, tp, plan.epoch)
     (root / SBOM_FILE).write_bytes(sbom)
     # Files linked from the cache are hashed once, not at every build.
     memo = DigestMemo({root / "python": runtime.entry / STORE, root / "venv": env_entry / STORE})
     write_files_list(root, memo)
     memo.save()
-    timer.lap("assemble")
-    if why_not is None:
-        ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
-        smoke_test(root, entry_points)
-        timer.lap("smoke_test")
-    elif options.smoke_test:
-        ctx.reporter.warn(f"not smoke-testing the {target} bundle: {why_not}")
+    return entry_points, sbom
 
-    frames = None if options.refresh else ctx.cache_dir
+
+def _write_outputs(
+    ctx: Context,
+    plan: BuildPlan,
+    tp: TargetPlan,
+    layers: Layers,
+    root: Path,
+    dest: Path,
+    sbom: bytes,
+    *,
+    refresh: bool,
+    timer: StepTimer,
+) -> tuple[WrittenArchive, Path | None]:
+    """`root` archived to `dest` (then removed), the SBOM beside it, and the signature when
+    a key is configured; returns the archive and the signature."""
+    cfg, runtime, env_entry = plan.cfg, layers.runtime, layers.env
+    frames = None if refresh else ctx.cache_dir
     site_rel = site_packages(Path(), runtime).as_posix()
-
-    dest = plan.out_dir / archive_name(cfg.name, version, target, cfg.format)
     ctx.reporter.step(f"Writing {dest.name}")
     # Files beside an older archive of the same name must not outlive it.
     sidecar_path(dest).unlink(missing_ok=True)
@@ -351,7 +392,7 @@ def _build_target(
         # The runtime and the locked packages are compressed apart and, unless --refresh, kept
         # in the cache: a rebuild only compresses what changed (the same bytes either way).
         layers=(
-            SeparateLayer("python", archive.sha256, frames),
+            SeparateLayer("python", tp.archive.sha256, frames),
             SeparateLayer(
                 f"venv/{site_rel}", env_entry.name, frames, env_entry / "venv" / site_rel
             ),
@@ -368,8 +409,7 @@ def _build_target(
     except BaseException:
         _remove_artifact(dest)
         raise
-    done = TargetArtifact(target.triple, artifact, smoke, sidecar_path(dest), signature)
-    return done, version, dict(layers.provisioned)
+    return artifact, signature
 
 
 def _publish(
