@@ -294,3 +294,29 @@ def test_a_symlink_loop_is_an_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 127
     assert "cannot resolve the symlink" in proc.stderr
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_settings_environ_is_what_the_launcher_sets(tmp_path: Path, isolated: bool) -> None:
+    """`pack run` applies LauncherSettings.environ; the rendered sh must agree with it."""
+    options: dict[str, object] = {
+        "env": {"GREETING": "hi 'there'", "EMPTY": ""},
+        "prepend_path": ("/tools/bin", "venv/bin/"),
+        "isolated": isolated,
+    }
+    root = make_bundle(tmp_path, **options)
+    hostile = {"PYTHONPATH": "/evil", "PYTHONHOME": "/evil", "GREETING": "old"}
+    _, out = run(root / "bin" / "probe", env=hostile)
+    settings = LauncherSettings(
+        name="probe",
+        version="1.0",
+        python_minor=sys.version_info[:2],
+        **options,  # type: ignore[arg-type]
+    )
+    expected = settings.environ({"PATH": "/usr/bin:/bin", **hostile}, root.resolve())
+    assert out["path"] == expected["PATH"]
+    assert out["env"] == {
+        "PACK_BUNDLE_ROOT": str(root.resolve()),
+        **{k: v for k, v in expected.items() if k.startswith(("GREETING", "EMPTY", "PYTHON"))},
+    }
+    assert ("PYTHONPATH" in expected) is not isolated
