@@ -49,7 +49,7 @@ from .envs import plan_environment, provision_layers
 from .errors import BuildError, ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint, LauncherSettings
-from .lockfile import LockPlan, LockSource, find_lock
+from .locks import LockPlan, LockSource, find_lock
 from .manifest import BuildInfo, BundleManifest, LocalPackage, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
 from .project import (
