@@ -31,7 +31,7 @@ from .bundle import (
     write_launchers,
 )
 from .channel import publish
-from .closure import check_installed, read_installed
+from .closure import check_installed
 from .config import PackConfig, read_pyproject
 from .context import Context
 from .crossplan import (
@@ -44,6 +44,7 @@ from .crossplan import (
     parse_targets,
     target_environment,
 )
+from .distinfo import read_installed
 from .emulation import why_not_runnable
 from .envs import plan_environment, provision_layers
 from .errors import BuildError, ConfigError

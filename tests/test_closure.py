@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from packager.closure import (
-    check_installed,
-    dependency_graph,
-    overlaps,
-    read_installed,
-    unsatisfied,
-)
+from packager.closure import check_installed, overlaps, unsatisfied
+from packager.distinfo import dependency_graph, read_installed
 from packager.errors import BuildError
 from packager.targets import Target, marker_environment
 
