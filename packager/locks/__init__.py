@@ -6,7 +6,7 @@ This module finds the lock and dispatches to the module that owns its format."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from .model import (
     LocalDirectory,
     LockFormat,
     LockPlan,
+    LockRequest,
     LockSource,
     PylockCheck,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "LocalDirectory",
     "LockFormat",
     "LockPlan",
+    "LockRequest",
     "LockSource",
     "PylockCheck",
     "find_lock",
@@ -97,38 +99,24 @@ def plan_lock(
 ) -> LockPlan:
     """Read `source` (any supported format) and plan it for one target. A requirements file
     needs `ctx`: its pins are matched to files through the index, the cache or `find_links`."""
-    environment = dict(environment)
-    if source.format == "requirements":
-        return plan_requirements_file(
-            source,
-            environment=environment,
-            tags=tags,
-            extras=extras,
-            groups=groups,
-            ctx=ctx,
-            find_links=find_links,
-            allow_unhashed=allow_unhashed,
-            project_dir=project_dir,
-        )
-    if source.format == "uv.lock":
-        return plan_uv_lock(
-            source,
-            uv,
-            environment=environment,
-            tags=tags,
-            extras=extras,
-            groups=groups,
-            ctx=ctx,
-            find_links=find_links,
-            project_dir=project_dir,
-            check=check,
-        )
-    return plan_pylock_file(
-        source,
-        environment=environment,
+    request = LockRequest(
+        uv=uv,
+        environment=dict(environment),
         tags=tags,
         extras=extras,
         groups=groups,
+        ctx=ctx,
+        find_links=find_links,
+        allow_unhashed=allow_unhashed,
         project_dir=project_dir,
         check=check,
     )
+    planner = _PLANNERS[source.format]
+    return planner(source, request)
+
+
+_PLANNERS: dict[LockFormat, Callable[[LockSource, LockRequest], LockPlan]] = {
+    "pylock": plan_pylock_file,
+    "uv.lock": plan_uv_lock,
+    "requirements": plan_requirements_file,
+}

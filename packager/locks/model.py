@@ -5,14 +5,18 @@ target, the whole of it (`LockPlan`)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from packaging.pylock import Pylock
+from packaging.tags import Tag
 
 from ..errors import LockError
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 # Called with a parsed lock, its extras and groups before selection; raises to refuse it.
 PylockCheck = Callable[[Pylock, Sequence[str], Sequence[str] | None], None]
@@ -59,6 +63,22 @@ class LockPlan:
     directories: tuple[LocalDirectory, ...] = ()
     project_listed: bool = False  # the lock lists the project itself (left out: built anyway)
 
+    @classmethod
+    def of(
+        cls,
+        source: LockSource,
+        artifacts: Iterable[Artifact],
+        directories: Iterable[LocalDirectory],
+        project_listed: bool,
+    ) -> LockPlan:
+        """The plan with its artifacts and directories in name order."""
+        return cls(
+            source=source,
+            artifacts=tuple(sorted(artifacts, key=lambda a: a.name)),
+            directories=tuple(sorted(directories, key=lambda d: d.name)),
+            project_listed=project_listed,
+        )
+
     @property
     def digest(self) -> str:
         """A digest of exactly what gets installed (not of the lock's formatting)."""
@@ -66,6 +86,23 @@ class LockPlan:
         for a in sorted(self.artifacts, key=lambda a: a.name):
             h.update(f"{a.name}\0{a.filename}\0{a.sha256}\n".encode())
         return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    """What planning a lock for one target takes besides the lock: the target's marker
+    environment and tags, the extras and groups asked for, and how files are found."""
+
+    uv: Path
+    environment: dict[str, str]
+    tags: Sequence[Tag]
+    extras: Sequence[str] = ()
+    groups: Sequence[str] = ()
+    ctx: Context | None = None
+    find_links: Sequence[Path] = ()
+    allow_unhashed: bool = False
+    project_dir: Path | None = None
+    check: PylockCheck | None = None
 
 
 def check_directory(path: str, resolved: Path, label: str) -> None:

@@ -32,6 +32,7 @@ from .model import (
     ArtifactKind,
     LocalDirectory,
     LockPlan,
+    LockRequest,
     LockSource,
     PylockCheck,
     check_directory,
@@ -206,28 +207,15 @@ def plan_from_pylock(
                 sha256=sha,
             )
         )
-    return LockPlan(
-        source=source,
-        artifacts=tuple(sorted(artifacts, key=lambda a: a.name)),
-        directories=tuple(sorted(directories, key=lambda d: d.name)),
-        project_listed=project_listed,
-    )
+    return LockPlan.of(source, artifacts, directories, project_listed)
 
 
-def plan_pylock_file(
-    source: LockSource,
-    *,
-    environment: dict[str, str],
-    tags: Sequence[Tag],
-    extras: Sequence[str] = (),
-    groups: Sequence[str] = (),
-    project_dir: Path | None = None,
-    check: PylockCheck | None = None,
-) -> LockPlan:
+def plan_pylock_file(source: LockSource, request: LockRequest) -> LockPlan:
     """Read the pylock.toml of `source`, check the extras and groups asked for against it and
     plan it for one target."""
     pylock = parse_pylock(load_pylock_data(source), source.path)
-    extras = [canonicalize_name(e) for e in extras]
+    extras = [canonicalize_name(e) for e in request.extras]
+    groups = request.groups
     check_known(
         "extra",
         extras,
@@ -245,10 +233,10 @@ def plan_pylock_file(
     return plan_from_pylock(
         pylock,
         source,
-        environment=environment,
-        tags=tags,
+        environment=request.environment,
+        tags=request.tags,
         extras=extras,
         groups=list(groups) if groups else None,
-        project_dir=project_dir,
-        check=check,
+        project_dir=request.project_dir,
+        check=request.check,
     )

@@ -25,12 +25,13 @@ from .model import (
     ArtifactKind,
     LocalDirectory,
     LockPlan,
+    LockRequest,
     LockSource,
     check_directory,
 )
 
 if TYPE_CHECKING:
-    from ..context import Context
+    pass
 
 _REGENERATE = (
     "regenerate it with `uv pip compile --generate-hashes` "
@@ -339,28 +340,13 @@ def plan_requirements(
                 sha256=best.sha256,
             )
         )
-    return LockPlan(
-        source=source,
-        artifacts=tuple(sorted(artifacts, key=lambda a: a.name)),
-        directories=tuple(sorted(directories, key=lambda d: d.name)),
-        project_listed=project_listed,
-    )
+    return LockPlan.of(source, artifacts, directories, project_listed)
 
 
-def plan_requirements_file(
-    source: LockSource,
-    *,
-    environment: Mapping[str, str],
-    tags: Sequence[Tag],
-    extras: Sequence[str] = (),
-    groups: Sequence[str] = (),
-    ctx: Context | None = None,
-    find_links: Sequence[Path] = (),
-    allow_unhashed: bool = False,
-    project_dir: Path | None = None,
-) -> LockPlan:
+def plan_requirements_file(source: LockSource, request: LockRequest) -> LockPlan:
     """Read the requirements file of `source` and plan it for one target; its pins are matched
     to files through the index, the cache or `find_links` (which needs `ctx`)."""
+    extras, groups, ctx = request.extras, request.groups, request.ctx
     if extras or groups:
         raise ConfigError(
             f"{source.path}: extras and groups ({', '.join([*extras, *groups])}) select "
@@ -369,13 +355,13 @@ def plan_requirements_file(
         )
     if ctx is None:
         raise LockError(f"{source.path}: planning a requirements file needs a context")
-    rf = parse_requirements(source.path, allow_unhashed=allow_unhashed)
+    rf = parse_requirements(source.path, allow_unhashed=request.allow_unhashed)
     return plan_requirements(
         rf,
         source,
-        environment=environment,
-        tags=tags,
-        files_for=lookup_files(ctx, rf.index_urls, [*rf.find_links, *find_links]),
+        environment=request.environment,
+        tags=request.tags,
+        files_for=lookup_files(ctx, rf.index_urls, [*rf.find_links, *request.find_links]),
         offline=ctx.offline,
-        project_dir=project_dir,
+        project_dir=request.project_dir,
     )

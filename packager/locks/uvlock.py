@@ -10,16 +10,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.tags import Tag
-
 from .._proc import explain, run
 from ..errors import LockError
 from ..install import uv_env
-from .model import LockPlan, LockSource, PylockCheck
+from .model import LockPlan, LockRequest, LockSource
 from .pylock import check_known, parse_pylock, plan_from_pylock
 
 if TYPE_CHECKING:
-    from ..context import Context
+    pass
 
 
 def export_uv_lock(
@@ -114,35 +112,24 @@ def _check_selection(pyproject: Path, extras: Sequence[str], groups: Sequence[st
     )
 
 
-def plan_uv_lock(
-    source: LockSource,
-    uv: Path,
-    *,
-    environment: dict[str, str],
-    tags: Sequence[Tag],
-    extras: Sequence[str] = (),
-    groups: Sequence[str] = (),
-    ctx: Context | None = None,
-    find_links: Sequence[Path] = (),
-    project_dir: Path | None = None,
-    check: PylockCheck | None = None,
-) -> LockPlan:
-    """Export the uv.lock of `source` with `uv` and plan it for one target."""
+def plan_uv_lock(source: LockSource, request: LockRequest) -> LockPlan:
+    """Export the uv.lock of `source` with uv and plan it for one target."""
+    ctx = request.ctx
     data = export_uv_lock(
         source,
-        uv,
-        extras=extras,
-        groups=groups,
+        request.uv,
+        extras=request.extras,
+        groups=request.groups,
         offline=ctx.offline if ctx else False,
         env=uv_env(ctx) if ctx else None,
-        find_links=find_links,
+        find_links=request.find_links,
     )
     pylock = parse_pylock(data, source.path)
     return plan_from_pylock(
         pylock,
         source,
-        environment=environment,
-        tags=tags,
-        project_dir=project_dir,
-        check=check,
+        environment=request.environment,
+        tags=request.tags,
+        project_dir=request.project_dir,
+        check=request.check,
     )
