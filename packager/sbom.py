@@ -135,23 +135,28 @@ def dependency_graph(plan: SbomPlan) -> dict[str, tuple[NormalizedName, ...]]:
     """Edges from the app (key "") and each distribution to the installed distributions its
     `Requires-Dist` names for the target: markers evaluated in the target's environment,
     with the extras that others (or the build's configuration) asked of it."""
-    nodes = [
-        InstalledDistribution(
-            d.key,
-            d.name,
-            d.version,
-            _requirements(d.requires_dist, f"{d.name} {d.version}"),
-            None,
-            "",
+
+    def node(
+        key: NormalizedName, name: str, version: str, requires: Iterable[str], where: str
+    ) -> InstalledDistribution:
+        return InstalledDistribution(
+            name=key,
+            display_name=name,
+            version=version,
+            requires=_requirements(requires, where),
+            requires_python=None,
+            dist_info="",
         )
+
+    nodes = [
+        node(d.key, d.name, d.version, d.requires_dist, f"{d.name} {d.version}")
         for d in plan.distributions
     ]
+    # Without a wheel of its own, the app is a node of its [project] dependencies keyed "".
     root_key = plan.app_distribution or NormalizedName("")
     if plan.app_distribution is None:
-        app_requires = _requirements(plan.app_requires, f"{plan.name}: [project] dependencies")
-        nodes.append(
-            InstalledDistribution(root_key, plan.name, plan.version, app_requires, None, "")
-        )
+        where = f"{plan.name}: [project] dependencies"
+        nodes.append(node(root_key, plan.name, plan.version, plan.app_requires, where))
     edges: dict[str, set[NormalizedName]] = {node.name: set() for node in nodes}
     for dep in distinfo_graph(nodes, plan.environment, {root_key: plan.extras}):
         if dep.installed is not None:
