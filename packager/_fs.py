@@ -4,12 +4,15 @@ target, then os.replace), hashing, and tree copies that can hard-link."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from .errors import PackError, disk_error
 
 _CHUNK = 1 << 20
 
@@ -47,16 +50,22 @@ def staged_file(dest: Path) -> Iterator[Path]:
     """Yield a temporary path beside `dest`; on success it is renamed onto `dest`, on any
     failure it is removed, so `dest` is never seen half-written."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
-    os.close(fd)
-    tmp = Path(name)
+    # Made under a `.new` name and locked before it is renamed to `.partial`: a later build
+    # removes `.partial` files nobody holds (left by a killed build), never a live one.
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".new")
     try:
-        yield tmp
-        tmp.replace(dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        tmp = Path(name).with_suffix(".partial")
+        Path(name).rename(tmp)
+        try:
+            yield tmp
+            tmp.replace(dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -108,6 +117,13 @@ def copy_tree(src: Path, dst: Path, *, hardlink: bool = False) -> None:
                 return d
             except OSError:
                 pass
-        return shutil.copy2(s, d)
+        try:
+            return shutil.copy2(s, d)
+        except OSError as exc:
+            # Raised as a PackError so that copytree stops here instead of collecting one
+            # error per remaining file (a full disk would otherwise be thousands).
+            raise disk_error(exc, f"writing {d}") or PackError(
+                f"copying {s} to {d} failed: {exc.strerror or exc}"
+            ) from exc
 
     shutil.copytree(src, dst, symlinks=True, copy_function=copy)

@@ -25,7 +25,7 @@ from pack_runtime.errors import ChecksumError as RuntimeChecksumError
 from pack_runtime.errors import StubError
 
 from ._fs import atomic_write_text, staged_dir, staged_file
-from .errors import BuildError, ChecksumError, ConfigError, UnsafeArchiveError
+from .errors import BuildError, ChecksumError, ConfigError, UnsafeArchiveError, disk_error
 
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -131,6 +131,8 @@ def write_archive(bundle_dir: Path, dest: Path, *, top: str, options: ArchiveOpt
             dest.unlink(missing_ok=True)
             raise
     except (OSError, zstandard.ZstdError, lzma.LZMAError, tarfile.TarError) as exc:
+        if isinstance(exc, OSError) and (disk := disk_error(exc, f"writing {dest}")):
+            raise disk from exc
         raise BuildError(
             f"writing {dest} failed: {exc}; check the free space and permissions there"
         ) from exc
@@ -345,6 +347,8 @@ def _write_dir(root: Path, entries: list[_Entry], dest: Path, options: ArchiveOp
             tmp.chmod(0o755)
             os.utime(tmp, (options.mtime, options.mtime))
     except OSError as exc:
+        if disk := disk_error(exc, f"writing {dest}"):
+            raise disk from exc
         raise BuildError(
             f"writing {dest} failed: {exc}; check the free space and permissions there"
         ) from exc

@@ -4,9 +4,9 @@ step lives in its own module; this one only decides the order and what is staged
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +16,7 @@ from packaging.utils import parse_wheel_filename
 from pack_runtime.filelist import write_files_list
 from pack_runtime.signatures import signature_path
 
+from . import workdirs
 from ._fs import atomic_write_bytes, remove_tree, sha256_file
 from .archive import ArchiveOptions, Artifact, mtime_from_env, sha256_sidecar, write_archive
 from .binarch import check_bundle
@@ -324,7 +325,10 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         check_against_project(ctx, project, tp, lock, plan)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".pack-build-", dir=out_dir))
+    for stale in workdirs.remove_stale(out_dir):
+        ctx.reporter.detail(f"removed {stale}, left by an interrupted build")
+    holding = contextlib.ExitStack()  # the work folder's lock, held until it is removed
+    work = holding.enter_context(workdirs.work_dir(out_dir))
     built: list[tuple[TargetArtifact, str, dict[str, bool]]] = []
     try:
         apps = _AppWheels(ctx, cfg, work / "app", options.find_links)
@@ -356,6 +360,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         raise
     finally:
         remove_tree(work)
+        holding.close()
     provisioned: dict[str, bool] = {}
     for _, _version, layers in built:
         for key, value in layers.items():

@@ -52,36 +52,50 @@ def _lock_path(entry: Path) -> Path:
     return entry.parent / f"{entry.name}.lock"
 
 
+def _open_locked(entry: Path, *, wait: bool) -> int | None:
+    """An fd of `<entry>.lock`, locked; None when `wait` is false and another process holds
+    it. The lock file may be removed by `clean`/`prune` while it is held: a lock taken on a
+    file that is no longer at that path is dropped and taken again on the new one."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    path = _lock_path(entry)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            current = path.stat()
+        except FileNotFoundError:
+            current = None
+        held = os.fstat(fd)
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def entry_lock(entry: Path) -> Iterator[None]:
     """Hold an exclusive lock on `<entry>.lock` (blocking): the one process that holds it
     may create or replace the entry. The kernel drops it when the holder dies."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(_lock_path(entry), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_locked(entry, wait=True)
+    assert fd is not None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
 
 @contextlib.contextmanager
 def try_entry_lock(entry: Path) -> Iterator[bool]:
     """Like entry_lock, but never waits: yields False when another process holds it."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(_lock_path(entry), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_locked(entry, wait=False)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        held = True
-    except BlockingIOError:
-        held = False
-    try:
-        yield held
+        yield fd is not None
     finally:
-        if held:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def _partials(entry: Path) -> list[Path]:
@@ -220,9 +234,27 @@ def list_entries(root: Path) -> list[CacheEntry]:
 
 
 def _remove_entry(entry: Path) -> None:
+    """Remove an entry, its leftovers and its lock file; the caller holds the lock."""
     remove_tree(entry)
     for leftover in _partials(entry):
         remove_tree(leftover)
+    _lock_path(entry).unlink(missing_ok=True)
+
+
+def _remove_orphan_locks(root: Path) -> None:
+    """Lock files whose entry is gone (its build failed, or an older pack left them), when no
+    process holds them."""
+    for kind in KINDS:
+        kind_dir = root / kind
+        if not kind_dir.is_dir():
+            continue
+        for lock in kind_dir.glob("*.lock"):
+            entry = lock.with_name(lock.name.removesuffix(".lock"))
+            if entry.exists() or _partials(entry):
+                continue
+            with try_entry_lock(entry) as held:
+                if held and not entry.exists():
+                    lock.unlink(missing_ok=True)
 
 
 def prune(root: Path, *, older_than: float, now: float | None = None) -> list[CacheEntry]:
@@ -237,6 +269,7 @@ def prune(root: Path, *, older_than: float, now: float | None = None) -> list[Ca
             if held:
                 _remove_entry(item.path)
                 removed.append(item)
+    _remove_orphan_locks(root)
     return removed
 
 
@@ -250,6 +283,7 @@ def clean(root: Path) -> list[CacheEntry]:
             if held:
                 _remove_entry(item.path)
                 removed.append(item)
+    _remove_orphan_locks(root)
     return removed
 
 

@@ -262,9 +262,10 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
     if fmt not in FORMATS:
         near = difflib.get_close_matches(str(fmt), FORMATS, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
+        given = (overrides or {}).get("format") is not None  # blame where it came from
+        where = "--format" if given else _where(pyproject, "format")
         raise ConfigError(
-            f"{_where(pyproject, 'format')}: unknown format {fmt!r}{hint}; choose one of "
-            + ", ".join(FORMATS)
+            f"{where}: unknown format {fmt!r}{hint}; choose one of " + ", ".join(FORMATS)
         )
 
     self_command = merged.get("self-command", "self")

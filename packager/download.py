@@ -24,7 +24,7 @@ import httpx
 from . import __version__
 from ._fs import staged_file
 from .context import Context
-from .errors import ChecksumError, NetworkError, PackError
+from .errors import ChecksumError, NetworkError, PackError, disk_error
 
 _CHUNK = 1 << 16
 # Statuses worth another attempt: the server is overloaded or failing, not refusing.
@@ -163,6 +163,8 @@ def _sync(sink: BinaryIO, dest: Path) -> None:
         sink.flush()
         os.fsync(sink.fileno())
     except OSError as exc:
+        if disk := disk_error(exc, f"writing {dest}"):
+            raise disk from exc
         raise PackError(f"writing {dest} failed: {exc}; check free space in {dest.parent}") from exc
 
 
@@ -242,6 +244,8 @@ def _attempt(
                 try:
                     transfer.write(chunk)
                 except OSError as exc:
+                    if disk := disk_error(exc, f"writing {where or 'a download'}"):
+                        raise disk from exc
                     raise PackError(
                         f"writing {where or 'download'} failed: {exc}; "
                         f"check free space in {where.parent if where else 'the cache'}"
@@ -379,4 +383,6 @@ def _copy_local(
     except FileNotFoundError as exc:
         raise NotFoundError(f"{url} was not found ({source} does not exist)", url) from exc
     except OSError as exc:
+        if disk := disk_error(exc, f"copying {url} to {where or 'memory'}"):
+            raise disk from exc
         raise NetworkError(f"could not copy {url} to {where or 'memory'}: {exc}") from exc

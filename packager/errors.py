@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class PackError(Exception):
     """Root of every error pack reports to a user: the message is one line saying what, where
@@ -54,3 +56,16 @@ class DiskError(PackError):
     """The disk refused a write: full, over quota or read-only. Nothing half-written is kept."""
 
     exit_code = 6
+
+
+def disk_error(exc: OSError, what: str) -> DiskError | None:
+    """A DiskError for `exc` when the disk itself refused (full, over quota, read-only), with
+    `what` saying what was being written; None for any other OSError."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskError(f"{what} failed: {exc.strerror}; free some space there and run again")
+    if exc.errno == errno.EROFS:
+        return DiskError(
+            f"{what} failed: {exc.strerror}; give a writable place (--out, or the cache with "
+            "--cache-dir or PACK_CACHE_DIR)"
+        )
+    return None

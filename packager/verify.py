@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pack_runtime import sums
 from pack_runtime.errors import StubError
 from pack_runtime.filelist import (
     FILES_LIST,
@@ -31,7 +31,6 @@ from .sbom import SBOM_FILE, sidecar_path
 
 ChecksumState = Literal["ok", "mismatch", "absent", "not-applicable"]
 SignatureState = Literal["good", "bad", "unchecked", "absent", "not-applicable"]
-_SUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
 
 
 @dataclass(frozen=True)
@@ -184,17 +183,11 @@ def _check_sidecar(archive: Path) -> tuple[ChecksumState, str, str]:
     sidecar = sha256_sidecar(archive)
     if not sidecar.is_file():
         return "absent", "", ""
-    lines = sidecar.read_text(encoding="utf-8", errors="replace").splitlines()
-    sums = [m for line in lines if (m := _SUM_LINE.match(line.strip()))]
-    if not sums:
-        raise ChecksumError(
-            f"{sidecar} is not in sha256sum format ('<hex>  {archive.name}'); "
-            "re-download it or delete it"
-        )
-    # The line for this file name, else the only line (the archive may have been renamed).
-    named = [m for m in sums if m.group(2) == archive.name]
-    if not named and len(sums) > 1:
-        raise ChecksumError(f"{sidecar} has no line for {archive.name}; re-download it")
-    expected = (named or sums)[0].group(1).lower()
+    text = sidecar.read_text(encoding="utf-8", errors="replace")
+    try:
+        # The line for this file name, else the only line (the archive may have been renamed).
+        expected = sums.digest_for(text, str(sidecar), archive.name, renamed_ok=True)
+    except sums.SumsError as exc:
+        raise ChecksumError(f"{exc}; re-download it or delete it") from None
     actual = sha256_file(archive)
     return ("ok" if actual == expected else "mismatch"), expected, actual

@@ -216,6 +216,57 @@ def test_cache_cli(filled_cache: Path) -> None:
     assert cache_mod.list_entries(filled_cache) == []
 
 
+def test_prune_and_clean_remove_lock_files_nobody_holds(filled_cache: Path) -> None:
+    envs = filled_cache / "envs"
+    for key in ("old", "new", "busy", "gone-long-ago"):  # locks left by builds, one orphaned
+        with cache_mod.entry_lock(envs / key):
+            pass
+    with cache_mod.entry_lock(envs / "busy"):
+        cache_mod.prune(filled_cache, older_than=30 * DAY)
+        assert sorted(p.name for p in envs.glob("*.lock")) == ["busy.lock", "new.lock"]
+        cache_mod.clean(filled_cache)
+        assert sorted(p.name for p in envs.glob("*.lock")) == ["busy.lock"]
+    cache_mod.clean(filled_cache)
+    assert list(filled_cache.rglob("*.lock")) == []
+
+
+def test_a_lock_removed_while_waited_on_is_taken_again_on_the_new_file(tmp_path: Path) -> None:
+    entry = tmp_path / "envs" / "key"
+    with cache_mod.entry_lock(entry):
+        waiter = subprocess.Popen(
+            [sys.executable, "-c", WAIT_FOR_LOCK, str(entry)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        time.sleep(0.5)  # the waiter is blocked on the lock file
+        entry.with_name("key.lock").unlink()  # what clean does while holding it
+    assert waiter.stdin is not None and waiter.stdout is not None
+    try:
+        assert waiter.stdout.readline() == "locked\n"
+        # The waiter must hold the lock file that is at the path now, not the removed one:
+        # otherwise two processes would both think they own the entry.
+        with cache_mod.try_entry_lock(entry) as held:
+            assert not held
+    finally:
+        waiter.stdin.close()
+        waiter.wait()
+        waiter.stdout.close()
+    with cache_mod.try_entry_lock(entry) as held:
+        assert held
+
+
+WAIT_FOR_LOCK = """
+import sys
+from pathlib import Path
+from packager.cache import entry_lock
+with entry_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
 def test_parse_age() -> None:
     assert cache_mod.parse_age("30d") == 30 * DAY
     assert cache_mod.parse_age("12h") == 12 * 3600

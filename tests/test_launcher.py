@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from packager.config import load_config
-from packager.errors import ConfigError
 from packager.launcher import EntryPoint, LauncherSettings, python_code, render_launcher
 
 PROBE = """
@@ -296,15 +294,3 @@ def test_a_symlink_loop_is_an_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 127
     assert "cannot resolve the symlink" in proc.stderr
-
-
-def test_a_colon_in_prepend_path_is_refused_by_the_config(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "x"\nversion = "1"\n[tool.pack]\nprepend-path = ["a:b"]\n'
-    )
-    with pytest.raises(ConfigError) as exc:
-        load_config(tmp_path)
-    assert str(exc.value) == (
-        f"{tmp_path / 'pyproject.toml'}: [tool.pack] prepend-path: 'a:b' has a ':', which PATH "
-        "cannot hold in a directory name; rename the directory"
-    )

@@ -5,6 +5,7 @@ requirements.txt matched to files through the real PyPI index, the cache or a wh
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -510,3 +511,16 @@ def test_pylock_requires_python_of_the_lock_and_of_a_package(pylock: Path) -> No
         f"{pylock}: packages[0] (fast) requires-python is <3.12, which excludes the interpreter "
         '(Python 3.12.4); build with --python 3.11 (or [tool.pack] python = "3.11")'
     )
+
+
+def test_uv_export_keeps_its_cache_inside_pack_s(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "XDG_"))} | {
+        "HOME": str(home)
+    }
+    ctx = Context(cache_dir=tmp_path / "pack-cache", environ=environ)
+    plan = _plan(APPS / "compiled" / "uv.lock", "x86_64-unknown-linux-gnu", ctx=ctx)
+    assert plan.artifacts
+    assert not (home / ".cache").exists()
+    assert (tmp_path / "pack-cache" / "uv").is_dir()

@@ -177,3 +177,38 @@ def test_a_link_to_the_install_directory_inside_an_update_is_refused(tmp_path: P
         "the bundle's top folder); the archive is corrupt or malicious"
     )
     assert leftovers(d.app_dir) == []
+
+
+def test_the_unpacked_size_bound_is_configurable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = deploy(tmp_path)
+    new = archive_of(make_bundle(tmp_path / "build", version="2.0"), tmp_path / "dist")
+    r = stub(d.root, "update", str(new), "--yes", "--max-size", "4K")
+    assert r.code == 4
+    assert r.err.splitlines()[-1].endswith(
+        ": refusing it: it unpacks to more than 4.0 KiB, the most pack accepts; the archive "
+        "is corrupt or malicious"
+    )
+    assert leftovers(d.app_dir) == []
+    r = stub(d.root, "update", str(new), "--yes", "--max-size", "lots")
+    assert r.code == 2
+    # argparse prints usage errors itself, on the process's stderr
+    assert "argument --max-size: 'lots' is not a size; write e.g. 40G or 500M" in (
+        capsys.readouterr().err
+    )
+    r = stub(d.root, "update", str(new), "--yes", "--max-size", "2G")
+    assert r.code == 0, r.err
+
+
+def test_an_update_s_top_folder_must_be_its_name_and_version(tmp_path: Path) -> None:
+    (tmp_path / "opt").mkdir()
+    root = make_bundle(tmp_path / "opt", version="1.0")  # /opt/demo-1.0: named by the archive
+    new = archive_of(make_bundle(tmp_path / "build", version="2.0"), tmp_path / "d", top="other")
+    r = stub(root, "update", str(new), "--yes")
+    assert (r.code, r.err.splitlines()[-1]) == (
+        2,
+        f"error: the archive's top folder is 'other', not demo-2.0; refusing to install it in "
+        f"{tmp_path / 'opt'} under another name",
+    )
+    assert sorted(p.name for p in (tmp_path / "opt").iterdir()) == ["demo-1.0"]

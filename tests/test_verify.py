@@ -174,8 +174,7 @@ def test_malformed_sidecar_is_an_error(bundle: Path, tmp_path: Path) -> None:
     with pytest.raises(ChecksumError) as err:
         verify_bundle(dest)
     assert str(err.value) == (
-        f"{dest}.sha256 is not in sha256sum format ('<hex>  app.tar.zst'); "
-        "re-download it or delete it"
+        f"{dest}.sha256 line 1 is not `<64 hex digits>  <file>`; re-download it or delete it"
     )
 
 

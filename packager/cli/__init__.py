@@ -3,12 +3,14 @@ owns the console and turns PackError into one line on stderr and an exit code.""
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
 
 import typer
 
 from .. import __version__
-from ..errors import PackError
+from ..errors import PackError, disk_error
 from ._app import app, state
 
 # Command modules register themselves on `app` when imported.
@@ -42,6 +44,13 @@ def _root(
     state.verbosity = -1 if quiet else verbose
 
 
+def _first_copy_error(exc: shutil.Error) -> OSError:
+    """shutil.copytree reports every failed file in one exception; the first says enough."""
+    _src, dst, why = exc.args[0][0]
+    found = re.match(r"\[Errno (\d+)\] ([^:]*)", str(why))
+    return OSError(int(found[1]), found[2], dst) if found else OSError(None, str(why), dst)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `pack` console script."""
     try:
@@ -59,6 +68,19 @@ def main(argv: list[str] | None = None) -> int:
             message += " (-v shows the full output)"
         state.console.print_error(message)
         return exc.exit_code
+    except OSError as exc:
+        # A write refused by the disk anywhere (cache marker, staging, a lock file): one line
+        # with its own exit code, not a traceback. Other I/O errors too, traceback with -v.
+        if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+            exc = _first_copy_error(exc)
+        where = str(exc.filename) if exc.filename else "a file"
+        error = disk_error(exc, f"writing {where}") or PackError(f"{where}: {exc.strerror or exc}")
+        if state.verbosity > 0:
+            import traceback
+
+            traceback.print_exc()
+        state.console.print_error(str(error))
+        return error.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pack_runtime import sums
+
 from .._fs import sha256_file
 from ..errors import ChecksumError, ConfigError
 
@@ -43,16 +45,16 @@ def parse_filename(name: str) -> dict[str, str | None] | None:
 
 
 def _sums_beside(path: Path) -> str | None:
-    """The digest `SHA256SUMS` (or `<file>.sha256`) beside `path` gives for it, if any."""
-    own = path.with_name(path.name + ".sha256")
-    if own.is_file():
-        return own.read_text().split()[0].lower()
-    sums = path.with_name("SHA256SUMS")
-    if sums.is_file():
-        for line in sums.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 2 and parts[1].lstrip("*") == path.name:
-                return parts[0].lower()
+    """The digest `<file>.sha256` (or else `SHA256SUMS`) beside `path` gives for it; None when
+    there is neither. A checksum file that is empty or does not name the archive is an error:
+    it must not pass for a check."""
+    for sidecar in (path.with_name(path.name + ".sha256"), path.with_name("SHA256SUMS")):
+        if sidecar.is_file():
+            text = sidecar.read_text(encoding="utf-8", errors="replace")
+            try:
+                return sums.digest_for(text, str(sidecar), path.name)
+            except sums.SumsError as exc:
+                raise ChecksumError(f"{exc}; fix it or delete it") from None
     return None
 
 

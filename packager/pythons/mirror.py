@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from pack_runtime import sums
+
 from ..context import Context
 from ..download import NotFoundError, fetch_bytes
 from ..errors import ConfigError, NetworkError
@@ -50,16 +52,6 @@ def sums_url(base: str, tag: str) -> str:
     return f"{base.rstrip('/')}/{tag}/SHA256SUMS"
 
 
-def parse_sums(text: str) -> dict[str, str]:
-    """`<sha256>  <filename>` lines (sha256sum's format, binary marker allowed)."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and len(parts[0]) == 64:
-            out[parts[1].lstrip("*")] = parts[0].lower()
-    return out
-
-
 def release_sums(ctx: Context, base: str, tag: str) -> dict[str, str]:
     """The digests release `tag` publishes, read from `<base>/<tag>/SHA256SUMS`. Raises
     NotFoundError when the mirror has no such file."""
@@ -72,10 +64,13 @@ def release_sums(ctx: Context, base: str, tag: str) -> dict[str, str]:
             "and the mirror",
             url,
         ) from exc
-    sums = parse_sums(data.decode("utf-8", errors="replace"))
-    if not sums:
+    try:
+        listed = sums.as_dict(data.decode("utf-8", errors="replace"), url)
+    except sums.SumsError as exc:
+        raise NetworkError(f"{exc}; the mirror is incomplete or not a mirror") from None
+    if not listed:
         raise NetworkError(f"{url} lists no files; the mirror is incomplete or not a mirror")
-    return sums
+    return listed
 
 
 def asset_sum(ctx: Context, base: str, tag: str, filename: str) -> str | None:
@@ -86,5 +81,7 @@ def asset_sum(ctx: Context, base: str, tag: str, filename: str) -> str | None:
         data = fetch_bytes(ctx, url, label=f"{filename}.sha256")
     except NotFoundError:
         return None
-    words = data.decode("utf-8", errors="replace").split()
-    return words[0].lower() if words and len(words[0]) == 64 else None
+    try:
+        return sums.digest_for(data.decode("utf-8", errors="replace"), url, filename)
+    except sums.SumsError as exc:
+        raise NetworkError(f"{exc}; the mirror is incomplete or not a mirror") from None

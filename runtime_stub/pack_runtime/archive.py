@@ -11,7 +11,6 @@ import contextlib
 import copy
 import gzip
 import importlib
-import lzma
 import os
 import shutil
 import subprocess
@@ -277,6 +276,13 @@ def _decompressed(path: Path, environ: Mapping[str, str] | None) -> Iterator[IO[
             yield f  # type: ignore[misc]  # a GzipFile reads bytes like any IO[bytes]
         return
     if kind == "xz":
+        try:
+            import lzma
+        except ImportError:  # an interpreter built without it
+            raise StubError(
+                f"{path} is xz-compressed, but this Python has no lzma module; use the "
+                ".tar.gz archive"
+            ) from None
         with lzma.open(path, "rb") as f:
             yield f
         return
@@ -310,7 +316,11 @@ def _decompressed(path: Path, environ: Mapping[str, str] | None) -> Iterator[IO[
 
 
 def _corrupt_stream_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [tarfile.TarError, EOFError, lzma.LZMAError, zlib.error]
+    errors: list[type[BaseException]] = [tarfile.TarError, EOFError, zlib.error]
+    with contextlib.suppress(ImportError):
+        import lzma
+
+        errors.append(lzma.LZMAError)
     zstd = _zstd_module()
     if zstd is not None:
         errors.append(zstd.ZstdError)

@@ -24,6 +24,7 @@ from . import pep440
 from . import remove as remove_mod
 from . import sbom as sbom_mod
 from . import update as update_mod
+from .archive import Limits
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import RefusedError, StubError
 from .filelist import FileListError, verify_tree
@@ -123,6 +124,19 @@ def _add_verbose(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """`40G`, `500M`, `1T` or a number of bytes."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in _UNITS and value[-1:] else ""
+    number = value[: len(value) - len(unit)]
+    if not number.isdigit() or int(number) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; write e.g. 40G or 500M")
+    return int(number) * _UNITS[unit]
+
+
 def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -185,6 +199,13 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         help="install the channel's version even when it is older (a roll back)",
     )
     p.add_argument("--yes", action="store_true", help="switch `current` without asking")
+    p.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        type=_size,
+        default=None,
+        help="refuse an archive that unpacks to more than SIZE (e.g. 40G; default 16G)",
+    )
     sub.add_parser(
         "sbom", parents=[common], help="print the bundle's CycloneDX SBOM (.pack/sbom.cdx.json)"
     )
@@ -280,6 +301,7 @@ def _dispatch(ns: argparse.Namespace, inv: Invocation, con: Console) -> int:
                 signature=ns.signature,
                 check=ns.check,
                 allow_downgrade=ns.allow_downgrade,
+                max_size=ns.max_size,
             )
     if command == "remove":
         with _terminate_cleanly():
@@ -434,6 +456,7 @@ def cmd_update(
     signature: str | None = None,
     check: bool = False,
     allow_downgrade: bool = False,
+    max_size: int | None = None,
 ) -> int:
     rerun = [*([source] if source else []), *(["--sha256", sha256] if sha256 else [])]
     offered_version: str | None = None
@@ -476,9 +499,12 @@ def cmd_update(
         )
     if signature is not None:
         rerun += ["--signature", signature]
+    if max_size is not None:
+        rerun += ["--max-size", str(max_size)]
     confirm, declined = _asker(con, yes)
+    limits = Limits() if max_size is None else Limits(max_unpacked=max_size)
     request = update_mod.Request(
-        source, sha256, inv.launcher, inv.environ, signature, offered_version
+        source, sha256, inv.launcher, inv.environ, signature, offered_version, limits
     )
     result = update_mod.update(inv.bundle, request, log=con.note, confirm=confirm)
     label = f"{result.name} {result.new_version}"

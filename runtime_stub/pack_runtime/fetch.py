@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from . import sums
 from .errors import DISK_ERRNOS, ChecksumError, DiskError, NetworkError, RefusedError, StubError
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -33,17 +34,11 @@ def check_digest_syntax(digest: str) -> str:
 
 
 def parse_sha256_file(text: str, where: str, archive_name: str) -> str:
-    """The digest from a sha256sum-format file (`<hex>  <name>` or just `<hex>`); when a
-    file name is given it must be the archive's."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    fields = lines[0].split() if lines else []
-    if not fields or not _HEX64.match(fields[0]):
-        raise ChecksumError(f"{where}: no sha256 digest in it (expected `<64 hex>  <file>`)")
-    if len(fields) > 1:
-        named = fields[1].lstrip("*")
-        if named.rsplit("/", 1)[-1] != archive_name:
-            raise ChecksumError(f"{where} is the digest of {named!r}, not of {archive_name!r}")
-    return fields[0].lower()
+    """The digest for `archive_name` in a sha256sum-format file."""
+    try:
+        return sums.digest_for(text, where, archive_name)
+    except sums.SumsError as exc:
+        raise ChecksumError(str(exc)) from None
 
 
 def _copy_hashing(src: IO[bytes], dest: Path) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import parentdir
-from .archive import safe_extract
+from .archive import Limits, safe_extract
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import DISK_ERRNOS, BrokenBundleError, DiskError, RefusedError, StubError
 from .fetch import check_digest_syntax, fetch, is_plain_http
@@ -34,6 +34,7 @@ class Request:
     environ: Mapping[str, str] = field(default_factory=dict)  # for subprocesses (PATH)
     signature: str | None = None  # None: `<source>.sig`, needed when the bundle has signers
     version: str | None = None  # the version a channel offered: the archive must hold it
+    limits: Limits = field(default_factory=Limits)  # bounds on unpacking the archive
 
 
 @dataclass(frozen=True)
@@ -142,11 +143,17 @@ def check_channel(request: Request, *, signed: bool = False) -> None:
         )
 
 
-def destination(parent: Path, real: Path, old_version: str, top: Path, new_version: str) -> Path:
+def destination(parent: Path, real: Path, old_version: str, top: Path, info: BundleInfo) -> Path:
     """Where the new version goes: a direct child of `parent`, named as the running bundle is
     (/opt/app/1.4.2 -> /opt/app/1.5.0; /opt/app-1.4.2, an archive untarred in place, ->
-    /opt/app-1.5.0)."""
-    dest = parent / (new_version if real.name == old_version else top.name)
+    /opt/app-1.5.0, the archive's top folder, which must then be `<name>-<version>`)."""
+    name, version = info["name"], info["version"]
+    if real.name != old_version and top.name != f"{name}-{version}":
+        raise RefusedError(
+            f"the archive's top folder is {top.name!r}, not {name}-{version}; refusing to "
+            f"install it in {parent} under another name"
+        )
+    dest = parent / (version if real.name == old_version else top.name)
     if dest.parent != parent or dest.name in ("", ".", ".."):
         raise RefusedError(
             f"{dest} is not a folder directly in {parent}; refusing to install there"
@@ -171,7 +178,7 @@ def _update_locked(
     archive = _fetch_verified(request, staging, info.get("update_signers") or [], log)
     log("sha256 matches; unpacking")
     (staging / "tree").mkdir()
-    top = safe_extract(archive, staging / "tree", request.environ)
+    top = safe_extract(archive, staging / "tree", request.environ, request.limits)
     archive.unlink()
 
     candidate = Bundle(top)
@@ -208,7 +215,7 @@ def _update_locked(
             f"({summarize(report)}); the archive was built wrong or altered"
         )
 
-    dest = destination(parent, real, old_version, top, new_version)
+    dest = destination(parent, real, old_version, top, new_info)
     reused = dest.exists() or dest.is_symlink()
     if reused:
         _check_reusable(Bundle(dest), name, new_version)
