@@ -11,17 +11,11 @@ from packager.closure import check_installed, overlaps, unsatisfied
 from packager.distinfo import read_installed
 from packager.errors import BuildError
 from packager.targets import Target, marker_environment
+from tests.helpers.distinfo import site as site
 from tests.helpers.distinfo import write_dist as _dist
 
 LINUX = marker_environment(Target("x86_64-unknown-linux-gnu"), "3.11.7")
 WINDOWS = marker_environment(Target("x86_64-pc-windows-msvc"), "3.11.7")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    path = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
-    path.mkdir(parents=True)
-    return path
 
 
 def test_markers_are_evaluated_for_the_target(site: Path) -> None:

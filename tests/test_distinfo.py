@@ -19,16 +19,10 @@ from packager.distinfo import (
 )
 from packager.errors import BuildError
 from packager.targets import Target, marker_environment
+from tests.helpers.distinfo import site as site
 from tests.helpers.distinfo import write_dist
 
 LINUX = marker_environment(Target("x86_64-unknown-linux-gnu"), "3.11.7")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    path = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
-    path.mkdir(parents=True)
-    return path
 
 
 def test_the_graph_of_this_test_venv() -> None:

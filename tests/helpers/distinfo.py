@@ -1,8 +1,18 @@
-"""A `.dist-info` written by hand into a site-packages folder, for tests of what reads one."""
+"""A `.dist-info` written by hand into a site-packages folder (the `site` fixture: an empty
+one in a venv layout), for tests of what reads one."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    path = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    path.mkdir(parents=True)
+    return path
 
 
 def write_dist(
