@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import report
 from .builds import BuildPhase, run_builds
+from .cli import CliPhase, cli_phase
 from .compression import CodecFigures, compression_table
 from .proc import BenchError, run
 from .runs import FLOOR, RunPhase, run_phase
@@ -39,6 +40,8 @@ class Profile:
     unpack_rounds: int
     compress_reps: int
     compress_slow_reps: int  # zstd -19, xz -9
+    cli_rounds: int  # pack's own command line (--version, --help, inspect, verify)
+    cli_runs: int
 
 
 FULL = Profile(
@@ -53,6 +56,8 @@ FULL = Profile(
     unpack_rounds=3,
     compress_reps=2,
     compress_slow_reps=1,
+    cli_rounds=3,
+    cli_runs=10,
 )
 # Under ~4 minutes: PyInstaller builds cold only, the slow compressors are left out.
 QUICK = Profile(
@@ -67,6 +72,8 @@ QUICK = Profile(
     unpack_rounds=1,
     compress_reps=1,
     compress_slow_reps=0,
+    cli_rounds=1,
+    cli_runs=5,
 )
 
 
@@ -159,6 +166,7 @@ def _markdown(
     targets: list[report.Target],
     level: tuple[int, str],
     info: Info,
+    cli: CliPhase,
 ) -> tuple[str, list[str]]:
     tables: list[str] = []
     tables += [
@@ -172,6 +180,13 @@ def _markdown(
         "",
     ]
     tables += report.run_table(tools, runs)
+    tables += [
+        "",
+        "pack's own command line (milliseconds: median (min-max); the floor is the interpreter "
+        "pack runs on):",
+        "",
+    ]
+    tables += report.cli_table(cli)
     tables += ["", "Targets:", ""]
     tables += report._table(
         ["target", "", "figures"], [[t.name, t.verdict, t.detail] for t in targets]
@@ -338,6 +353,14 @@ def main(argv: list[str] | None = None) -> int:
             say=say,
         )
         pack = next(t for t in tools if isinstance(t, Pack))
+        cli = cli_phase(
+            ws,
+            timer,
+            pack.artifact(),
+            rounds=profile.cli_rounds,
+            runs=profile.cli_runs,
+            say=say,
+        )
         figs, tar_size = compression_table(
             ws,
             pack.bundle_root(),
@@ -360,10 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         say(f"error: {exc}")
         return 1
-    targets = report.targets(builds, runs, sizes, figs, tools)
+    targets = report.targets(builds, runs, sizes, figs, tools, cli)
     level = report.recommend_level(figs)
     md, tables = _markdown(
-        ws, profile, tools, builds, runs, sizes, figs, tar_size, targets, level, info
+        ws, profile, tools, builds, runs, sizes, figs, tar_size, targets, level, info, cli
     )
     data = {
         "profile": asdict(profile),
@@ -386,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             for t in tools
         },
         "floor": runs.warm.get(FLOOR),
+        "cli": {"samples": cli.samples, "commands": cli.commands},
         "pack_build_reports": builds.figures["pack"].pack_reports,
         "rebuild_reference": {
             "command": builds.zstd_reference_command,

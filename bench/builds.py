@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .proc import BenchError, Timed, run, timed
 from .timing import Samples
-from .tools import PACK_ZSTD_LEVEL, Pack, Step, Tool, pack_result, pack_steps
+from .tools import PACK_ZSTD_LEVEL, Pack, Step, Tool, pack_result
 from .workspace import Workspace, bump_sample
 
 
@@ -98,11 +98,8 @@ def run_builds(
         (fig.cold if cold else fig.warm).cpu.append(t.cpu)
         extra = ""
         if isinstance(tool, Pack):
-            report = pack_result(t.stdout)
+            report = pack_result(t.stdout)  # its `timings` give the steps
             report["kind"] = kind
-            seconds = report.get("seconds")
-            if isinstance(seconds, int | float):
-                report["steps"] = pack_steps(t.stderr, float(seconds))
             fig.pack_reports.append(report)
             if not cold:
                 ref = _zstd_reference(ws, tool)

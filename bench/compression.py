@@ -17,6 +17,10 @@ from .timing import Command, Samples, Timer
 from .tools import PACK_ZSTD_LEVEL
 from .workspace import Workspace
 
+#: the documented release preset: `pack build --compression-level 19` (long-distance matching
+#: is always on in pack's writer)
+RELEASE_LEVEL = 19
+
 # Pack's writer on the bundle tree, in a fresh interpreter (its start-up is ~0.1 s of it).
 _PACK_WRITER = """
 import sys
@@ -77,6 +81,7 @@ def codecs(ws: Workspace, tar: Path, tree: Path, *, quick: bool) -> list[Codec]:
     def writer(level: int, slow: bool = False) -> Codec:
         out = d / f"pack-{level}.tar.zst"
         default = " (the default)" if level == PACK_ZSTD_LEVEL else ""
+        default = " (the release preset)" if level == RELEASE_LEVEL else default
         return Codec(
             f"pack-{level}",
             f"pack's writer, level {level}{default}",
@@ -114,6 +119,7 @@ def codecs(ws: Workspace, tar: Path, tree: Path, *, quick: bool) -> list[Codec]:
         ),
         writer(3),
         writer(PACK_ZSTD_LEVEL),
+        writer(RELEASE_LEVEL, slow=True),
     ]
     # --quick leaves out the slow rows (a minute each): the size target needs xz -9, so it is
     # evaluated by full runs only.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import stat
@@ -127,11 +126,11 @@ def _unpack_cmd(archive: Path, dest: Path) -> tuple[str, ...]:
     )
 
 
-class Pack(Tool):
-    key = "pack"
-    label = "pack"
+class _PackBase(Tool):
     interpreter = "bundled: the archive's CPython, inside the bundle"
     shipped = "one .tar.zst (interpreter + venv + launchers)"
+    #: more `pack build` options
+    options: tuple[str, ...] = ()
 
     def build_steps(self, cold: bool) -> list[Step]:
         cache = self.ws.cache(self.key)
@@ -144,7 +143,6 @@ class Pack(Tool):
             sys.executable,
             "-m",
             "packager.cli",
-            "-v",  # its step lines (stderr) give the breakdown of the build time
             "build",
             self.ws.src,
             "--python-archive",
@@ -154,9 +152,10 @@ class Pack(Tool):
             "--find-links",
             self.ws.wheelhouse,
             "--offline",
-            "--json",
+            "--json",  # with the seconds of each step (`timings`)
+            *self.options,
         )
-        return [Step(argv, env, "pack build")]
+        return [Step(argv, env, f"{self.label} build")]
 
     def artifact(self) -> Path:
         found = sorted(self.ws.out(self.key).glob(f"{APP}-*.tar.zst"))
@@ -191,6 +190,21 @@ class Pack(Tool):
 
     def bundle_root(self) -> Path:
         return self.ws.run_dir(self.key) / "warm" / self._top()
+
+
+class Pack(_PackBase):
+    key = "pack"
+    label = "pack"
+
+
+class PackSlim(_PackBase):
+    key = "pack-slim"
+    label = "pack --strip slim"
+    options = ("--strip", "slim")
+    note = (
+        "the slim preset: no tests, IDLE, tkinter, ensurepip, lib2to3, pip, C headers or "
+        "stdlib sources"
+    )
 
 
 class _Zipapp(Tool):
@@ -297,6 +311,8 @@ class _PyInstaller(Tool):
     interpreter = "bundled: the archive's CPython, frozen in"
     mode = ""
     slow_build = True
+    #: more PyInstaller options
+    options: tuple[str, ...] = ()
 
     @property
     def venv(self) -> Path:
@@ -353,6 +369,7 @@ class _PyInstaller(Tool):
             cache / "work",
             "--specpath",
             cache / "spec",
+            *self.options,
             self.ws.pyi_entry,
         )
         return Step(argv, env, f"{self.label} build")
@@ -420,6 +437,13 @@ class PyInstallerOnedir(_PyInstaller):
 
     def unpack_archive(self) -> Path:
         return self.artifact()
+
+
+class PyInstallerOnedirStrip(PyInstallerOnedir):
+    key = "pyi-onedir-strip"
+    label = "PyInstaller --onedir --strip"
+    options = ("--strip",)
+    note = "strip run on the frozen binaries and libraries"
 
 
 class PyInstallerOnefile(_PyInstaller):
@@ -492,10 +516,12 @@ class PlainVenv(Tool):
 
 ALL: tuple[type[Tool], ...] = (
     Pack,
+    PackSlim,
     PexZipapp,
     PexVenv,
     Shiv,
     PyInstallerOnedir,
+    PyInstallerOnedirStrip,
     PyInstallerOnefile,
     PlainVenv,
 )
@@ -518,17 +544,3 @@ def display(argv: Sequence[str], ws: Workspace, env: dict[str, str] | None = Non
 
 def pack_result(stdout: str) -> dict[str, object]:
     return json.loads(stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-_STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)s (\S.*)$")
-
-
-def pack_steps(stderr: str, total: float) -> dict[str, float]:
-    """Seconds per step of `pack -v build`, from the elapsed time it prints at each step's
-    start (the last step runs until `total`, the build's own `seconds`)."""
-    marks = [(float(m[1]), m[2]) for m in map(_STEP.match, stderr.splitlines()) if m]
-    out: dict[str, float] = {}
-    for (start, name), (end, _) in zip(marks, [*marks[1:], (total, "")], strict=True):
-        key = re.sub(r" \S+\.tar\.\w+$| of \S+$", "", name)  # "Writing X.tar.zst" -> "Writing"
-        out[key] = round(out.get(key, 0.0) + max(0.0, end - start), 3)
-    return out

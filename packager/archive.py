@@ -1,19 +1,28 @@
 """Writing and reading pack archives: a deterministic tar of the bundle (sorted entries, fixed
 mtime, uid/gid 0, normalised modes) compressed with zstandard, gzip or xz, or a plain
-directory; and a streaming reader of an archive or directory that `inspect` and `verify` share."""
+directory; and a streaming reader of an archive or directory that `inspect` and `verify` share.
+
+The tar stream is compressed in segments, each its own zstd frame, gzip member or xz stream
+(all three formats define a concatenation of those as one valid file). Folders that come from
+the cache (the runtime; the locked packages in site-packages, in runs between the app's own
+entries) are segments of their own, compressed once and kept in the cache; later builds
+concatenate them. Where the segments start depends only on the tree, never on what the cache
+holds, so the archive bytes are the same with a cold cache, a warm one or none."""
 
 from __future__ import annotations
 
 import contextlib
 import gzip
 import hashlib
+import json
 import lzma
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
-from collections.abc import Callable, Iterator, Mapping
+import zlib
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, cast, get_args
@@ -24,7 +33,8 @@ from pack_runtime.archive import open_tar
 from pack_runtime.errors import ChecksumError as RuntimeChecksumError
 from pack_runtime.errors import StubError
 
-from ._fs import atomic_write_text, staged_dir, staged_file
+from . import cache as cache_mod
+from ._fs import atomic_write_text, remove_tree, staged_dir, staged_file
 from .errors import BuildError, ChecksumError, ConfigError, UnsafeArchiveError, disk_error
 
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
@@ -57,6 +67,10 @@ _ZSTD_JOB_SIZE = 32 << 20
 _CHUNK = 1 << 20
 # Upper bound of a ustar mtime field (11 octal digits); beyond it tarfile would add pax records.
 _MAX_MTIME = 8**11 - 1
+_BLOCK = tarfile.BLOCKSIZE
+_RECORD = tarfile.RECORDSIZE
+# Bump when the bytes of a segment would change for the same inputs (tar rules, parameters).
+_SEGMENT_LAYOUT = 1
 
 
 def default_level(fmt: Format) -> int | None:
@@ -70,6 +84,23 @@ class ArchiveOptions:
     level: int | None = None
     threads: int = 0
     mtime: int = DEFAULT_MTIME
+
+
+@dataclass(frozen=True)
+class SeparateLayer:
+    """A folder of the bundle (POSIX, relative to its root) compressed in segments of its own
+    so that their compressed bytes can be reused: `identity` names where its files come from
+    (the runtime: the interpreter archive's sha256), `cache_dir` is the pack cache that keeps
+    the compressed segments (None: compress them, keep nothing). With `source` (the folder
+    of the cache it was copied from), only the folder's children that are still exactly as in
+    `source` (names, kinds, modes, sizes, mtimes, link targets) are separate, in runs; what
+    was added or changed is compressed with the rest. The archive bytes never depend on
+    `cache_dir`."""
+
+    folder: str
+    identity: str
+    cache_dir: Path | None = None
+    source: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -102,12 +133,24 @@ def format_of(path: Path) -> Format | None:
     return None
 
 
-def write_archive(bundle_dir: Path, dest: Path, *, top: str, options: ArchiveOptions) -> Artifact:
+def write_archive(
+    bundle_dir: Path,
+    dest: Path,
+    *,
+    top: str,
+    options: ArchiveOptions,
+    layers: Sequence[SeparateLayer] = (),
+) -> Artifact:
     """Archive the bundle tree `bundle_dir` as `dest`, every entry under the folder `top`
     (for "dir", `dest` itself is the bundle root). The same tree and options give the same
-    bytes on any machine, whatever the umask, time zone, locale, paths or thread count. `dest`
-    appears complete or not at all; archives get a `<dest>.sha256` beside them."""
+    bytes on any machine, whatever the umask, time zone, locale, paths, thread count or cache
+    state. `dest` appears complete or not at all; archives get a `<dest>.sha256` beside them.
+    `layers` are compressed on their own (see the module docstring)."""
     _check_options(options, top)
+    for layer in layers:
+        parts = layer.folder.split("/")
+        if not layer.folder or any(p in ("", ".", "..") for p in parts):
+            raise ConfigError(f"separate layer {layer.folder!r} must be a relative folder path")
     entries = list(_walk(bundle_dir))
     if options.format == "dir":
         return _write_dir(bundle_dir, entries, dest, options)
@@ -118,7 +161,7 @@ def write_archive(bundle_dir: Path, dest: Path, *, top: str, options: ArchiveOpt
         with staged_file(dest) as tmp:
             with open(tmp, "wb") as raw:
                 hasher.raw = raw
-                _write_tar(bundle_dir, entries, hasher, top, options)
+                _write_tar(bundle_dir, entries, hasher, top, options, layers)
                 raw.flush()
                 os.fsync(raw.fileno())
             tmp.chmod(0o644)
@@ -140,23 +183,264 @@ def write_archive(bundle_dir: Path, dest: Path, *, top: str, options: ArchiveOpt
 
 
 def _write_tar(
-    root: Path, entries: list[_Entry], out: _HashingWriter, top: str, options: ArchiveOptions
+    root: Path,
+    entries: list[_Entry],
+    out: _HashingWriter,
+    top: str,
+    options: ArchiveOptions,
+    layers: Sequence[SeparateLayer],
 ) -> None:
-    with (
-        _compressor(out, options, _tar_size_bound(entries)) as stream,
-        tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar,
-    ):
-        tar.addfile(_tarinfo(top, "dir", 0, "", options.mtime))
+    """The tar stream in segments (see _plan_segments); the last one ends with the
+    end-of-archive blocks."""
+    plan = _plan_segments(root, [_Entry("", "dir", 0o755), *entries], layers)
+    offset = 0
+    for i, (chunk, layer) in enumerate(plan):
+        last = i == len(plan) - 1
+        if layer is None:
+            offset += _compress(out, options, _tar_chunks(root, top, chunk, options, offset, last))
+        else:
+            offset += _layer_segment(root, chunk, out, top, options, layer, offset)
+
+
+def _plan_segments(
+    root: Path, entries: list[_Entry], layers: Sequence[SeparateLayer]
+) -> list[tuple[list[_Entry], SeparateLayer | None]]:
+    """Cut the entries into segments: runs of a layer's entries (segment with that layer) and
+    everything between them (segment without). Decided by the tree alone. A layer always
+    leaves out its own folder entry, and the last segment is never a layer's (it carries the
+    end of the archive)."""
+    owner: list[SeparateLayer | None] = [None] * len(entries)
+    for layer in layers:
+        prefix = layer.folder + "/"
+        inside = [i for i, e in enumerate(entries) if e.rel.startswith(prefix)]
+        if not inside:
+            continue
+        if layer.source is None:
+            for i in inside:
+                owner[i] = layer
+            continue
+        same = _unchanged_children(root, entries, inside, layer)
+        for i in inside:
+            child = entries[i].rel[len(prefix) :].split("/", 1)[0]
+            if child in same:
+                owner[i] = layer
+    plan: list[tuple[list[_Entry], SeparateLayer | None]] = []
+    for entry, owned_by in zip(entries, owner, strict=True):
+        if plan and plan[-1][1] is owned_by:
+            plan[-1][0].append(entry)
+        else:
+            plan.append(([entry], owned_by))
+    if plan[-1][1] is not None:
+        plan.append(([], None))
+    return plan
+
+
+def _unchanged_children(
+    root: Path, entries: list[_Entry], inside: list[int], layer: SeparateLayer
+) -> set[str]:
+    """Names of the children of the layer's folder whose whole subtree is as in its source."""
+    assert layer.source is not None
+    prefix = layer.folder + "/"
+
+    def describe(e: _Entry, rel: str) -> tuple[object, ...]:
+        return (rel, e.kind, e.mode, e.size, e.target, e.mtime_ns)
+
+    here: dict[str, list[tuple[object, ...]]] = {}
+    for i in inside:
+        rel = entries[i].rel[len(prefix) :]
+        here.setdefault(rel.split("/", 1)[0], []).append(describe(entries[i], rel))
+    there: dict[str, list[tuple[object, ...]]] = {}
+    try:
+        for e in _walk(layer.source):
+            there.setdefault(e.rel.split("/", 1)[0], []).append(describe(e, e.rel))
+    except (BuildError, OSError):
+        # A source that cannot be read or holds what a bundle may not: nothing is separate
+        # (the bundle's own walk decides what is refused).
+        return set()
+    return {name for name, listing in here.items() if there.get(name) == listing}
+
+
+class _Segment:
+    """One segment's raw tar bytes as chunks, with an upper bound of their size (for the zstd
+    window); `size` is the exact count once consumed."""
+
+    def __init__(self, chunks: Iterator[bytes], bound: int) -> None:
+        self.chunks = chunks
+        self.bound = bound
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.size += len(chunk)
+            yield chunk
+
+
+def _tar_chunks(
+    root: Path,
+    top: str,
+    entries: list[_Entry],
+    options: ArchiveOptions,
+    offset: int,
+    end: bool = False,
+) -> _Segment:
+    """Tar headers and data of `entries` as tarfile's PAX writer lays them out; with `end`,
+    the two zero blocks that end an archive and the padding to a whole record, which depend
+    on where the stream is (`offset`: raw bytes written before this segment)."""
+
+    def chunks() -> Iterator[bytes]:
+        written = offset
         for entry in entries:
-            info = _tarinfo(
-                f"{top}/{entry.rel}", entry.kind, entry.size, entry.target, options.mtime
-            )
-            info.mode = entry.mode
+            name = f"{top}/{entry.rel}" if entry.rel else top
+            info = _tarinfo(name, entry.kind, entry.size, entry.target, options.mtime)
+            if entry.rel:
+                info.mode = entry.mode
+            header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+            yield header
+            written += len(header)
             if entry.kind == "file":
-                with open(root / entry.rel, "rb") as f:
-                    tar.addfile(info, f)
-            else:
-                tar.addfile(info)
+                written += yield from _file_data(root / entry.rel, entry.size)
+        if end:
+            trailer = 2 * _BLOCK
+            trailer += -(written + trailer) % _RECORD
+            yield bytes(trailer)
+
+    return _Segment(chunks(), _tar_size_bound(entries))
+
+
+def _file_data(path: Path, size: int) -> Generator[bytes, None, int]:
+    """A file's bytes padded to whole blocks; refuses a file that changed size meanwhile
+    (its header is already written)."""
+    done = 0
+    with open(path, "rb") as f:
+        while done < size and (chunk := f.read(min(_CHUNK, size - done))):
+            done += len(chunk)
+            yield chunk
+    if done != size:
+        raise BuildError(f"{path} changed while it was archived ({size} bytes, then {done})")
+    pad = -size % _BLOCK
+    if pad:
+        yield bytes(pad)
+    return size + pad
+
+
+def _compress(out: _HashingWriter, options: ArchiveOptions, segment: _Segment) -> int:
+    """Compress one segment as a complete frame/member/stream onto `out`; returns its raw
+    size."""
+    buf = bytearray()
+    with _compressor(out, options, segment.bound) as stream:
+        for chunk in segment:
+            buf += chunk
+            if len(buf) >= _CHUNK:
+                stream.write(bytes(buf))
+                buf.clear()
+        stream.write(bytes(buf))
+    return segment.size
+
+
+def _level(options: ArchiveOptions) -> int:
+    return options.level if options.level is not None else _LEVELS[options.format][2]
+
+
+def _codec_version(fmt: Format) -> str:
+    """The compression library's version: another version may compress to other bytes."""
+    if fmt == "tar.zst":
+        return f"zstandard {zstandard.__version__} libzstd {zstandard.ZSTD_VERSION}"
+    if fmt == "tar.gz":
+        return f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
+    return f"liblzma {_liblzma_version()}"
+
+
+def _liblzma_version() -> str:
+    # The lzma module does not say which liblzma it uses; the library does.
+    try:
+        import _lzma
+        import ctypes
+
+        fn = ctypes.CDLL(_lzma.__file__).lzma_version_string
+        fn.restype = ctypes.c_char_p
+        return cast(bytes, fn()).decode()
+    except (OSError, AttributeError, ImportError):
+        return "unknown"
+
+
+def _layer_key(
+    entries: list[_Entry], top: str, options: ArchiveOptions, layer: SeparateLayer
+) -> str:
+    """Everything that decides the layer segment's bytes: where its files come from, their
+    names, kinds, modes, sizes, link targets and modification times (a file changed in place
+    changes its mtime), the top folder, the archive mtime, format, level and codec version."""
+    listing = hashlib.sha256()
+    for e in entries:
+        listing.update(
+            f"{e.rel}\0{e.kind}\0{e.mode:o}\0{e.size}\0{e.target}\0{e.mtime_ns}\n".encode()
+        )
+    return cache_mod.cache_key(
+        {
+            "layout": _SEGMENT_LAYOUT,
+            "identity": layer.identity,
+            "folder": layer.folder,
+            "listing": listing.hexdigest(),
+            "top": top,
+            "mtime": options.mtime,
+            "format": options.format,
+            "level": _level(options),
+            "codec": _codec_version(options.format),
+        }
+    )
+
+
+def _layer_segment(
+    root: Path,
+    entries: list[_Entry],
+    out: _HashingWriter,
+    top: str,
+    options: ArchiveOptions,
+    layer: SeparateLayer,
+    offset: int,
+) -> int:
+    """Write one segment of a layer: from the cache when it holds it (checked against its
+    recorded sha256 first), else compressed now, into the cache when there is one. The raw
+    offset does not matter inside it (tar entries are block-aligned and the end padding is in
+    the last segment)."""
+    if layer.cache_dir is None:
+        return _compress(out, options, _tar_chunks(root, top, entries, options, offset))
+    store = cache_mod.Cache(layer.cache_dir)
+    entry = store.entry(cache_mod.FRAMES, _layer_key(entries, top, options, layer))
+
+    def build(tmp: Path) -> None:
+        frame = _HashingWriter()
+        with open(tmp / "segment", "wb") as f:
+            frame.raw = f
+            raw_size = _compress(frame, options, _tar_chunks(root, top, entries, options, offset))
+        meta = {"sha256": frame.hash.hexdigest(), "size": frame.size, "raw_size": raw_size}
+        (tmp / "segment.json").write_text(json.dumps(meta, sort_keys=True) + "\n")
+
+    cache_mod.provision(entry, build)
+    data, raw_size = _read_cached_segment(entry)
+    if data is None:
+        # Damaged (a disk error, a hand edit): drop it and compress afresh, once.
+        with cache_mod.entry_lock(entry):
+            remove_tree(entry)
+        cache_mod.provision(entry, build)
+        data, raw_size = _read_cached_segment(entry)
+    if data is None:
+        raise BuildError(
+            f"the compressed layer cached at {entry} does not match its checksum; "
+            "run `pack cache clean` and build again"
+        )
+    out.write(data)
+    return raw_size
+
+
+def _read_cached_segment(entry: Path) -> tuple[bytes | None, int]:
+    try:
+        meta = json.loads((entry / "segment.json").read_text())
+        data = (entry / "segment").read_bytes()
+    except (OSError, ValueError):
+        return None, 0
+    if len(data) != meta.get("size") or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        return None, 0
+    return data, int(meta["raw_size"])
 
 
 def sha256_sidecar(archive: Path) -> Path:
@@ -195,6 +479,7 @@ class _Entry:
     mode: int
     size: int = 0
     target: str = ""
+    mtime_ns: int = 0
 
 
 def _walk(root: Path) -> Iterator[_Entry]:
@@ -224,7 +509,7 @@ def _walk(root: Path) -> Iterator[_Entry]:
                 yield from walk(Path(child.path), rel + "/")
             elif stat.S_ISREG(st.st_mode):
                 mode = 0o755 if st.st_mode & 0o111 else 0o644
-                yield _Entry(rel, "file", mode, size=st.st_size)
+                yield _Entry(rel, "file", mode, size=st.st_size, mtime_ns=st.st_mtime_ns)
             else:
                 raise BuildError(
                     f"cannot archive {child.path}: not a file, folder or symlink; "
@@ -307,7 +592,7 @@ def _compressor(
     out: _HashingWriter, options: ArchiveOptions, input_size: int
 ) -> Iterator[IO[bytes]]:
     fmt = options.format
-    level = options.level if options.level is not None else _LEVELS[fmt][2]
+    level = _level(options)
     sink = cast(IO[bytes], out)
     if fmt == "tar.zst":
         compressor = zstd_compressor(level, options.threads, input_size)

@@ -18,7 +18,14 @@ from pack_runtime.signatures import signature_path
 
 from . import workdirs
 from ._fs import atomic_write_bytes, remove_tree, sha256_file
-from .archive import ArchiveOptions, Artifact, mtime_from_env, sha256_sidecar, write_archive
+from .archive import (
+    ArchiveOptions,
+    Artifact,
+    SeparateLayer,
+    mtime_from_env,
+    sha256_sidecar,
+    write_archive,
+)
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
@@ -45,6 +52,7 @@ from .crossplan import (
     parse_targets,
     target_environment,
 )
+from .digests import STORE, DigestMemo
 from .distinfo import read_installed
 from .emulation import why_not_runnable
 from .envs import plan_environment, provision_layers
@@ -67,6 +75,7 @@ from .sbom import render as render_sbom
 from .signing import check_sign_key, read_update_signers, sign_archive
 from .strip import apply_strip
 from .targets import Target, host_target
+from .timings import StepTimer
 from .venv import site_packages
 
 
@@ -102,6 +111,8 @@ class BuildResult:
     seconds: float
     provisioned: dict[str, bool] = field(default_factory=dict)
     lock: str = ""  # the lock file used, relative to the project when inside it
+    # seconds per step (timings.STEPS), added up over the targets
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def artifact(self) -> Artifact:
@@ -133,6 +144,7 @@ class BuildResult:
             "entry_points": list(self.entry_points),
             "seconds": round(self.seconds, 3),
             "provisioned": self.provisioned,
+            "timings": self.timings,
         }
 
 
@@ -290,6 +302,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     the application's wheel."""
     options = options or BuildOptions()
     started = time.monotonic()
+    timer = StepTimer()
     out_dir = (options.out_dir or cfg.out_dir or cfg.project_dir / "dist").absolute()
     targets = parse_targets(cfg.targets)
     epoch = mtime_from_env(ctx.environ)
@@ -303,8 +316,10 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
             raise ConfigError(
                 f"{cfg.pyproject}: [tool.pack] local-extra-deps: {extra} does not exist"
             )
+    timer.lap("plan")
     update_signers = _check_signing(cfg, options)
     plans = [plan_target(ctx, cfg, t, force_cross=options.cross_install) for t in targets]
+    timer.lap("fetch")
     project = load_project(cfg.pyproject, cfg.extras, cfg.groups)
     for tp in plans:
         check_requires_python(project, tp.archive.version)
@@ -323,6 +338,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
     ]
     for tp, plan in zip(plans, lock_plans, strict=True):
         check_against_project(ctx, project, tp, lock, plan)
+    timer.lap("plan")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in workdirs.remove_stale(out_dir):
@@ -344,6 +360,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
                     apps,
                     work / tp.target.triple,
                     epoch,
+                    timer,
                     update_signers,
                 )
             )
@@ -373,6 +390,7 @@ def build(ctx: Context, cfg: PackConfig, options: BuildOptions | None = None) ->
         entry_points=apps.entry_point_names,
         seconds=time.monotonic() - started,
         provisioned=provisioned,
+        timings=timer.to_json(),
         lock=lock_label(cfg, lock),
     )
 
@@ -444,6 +462,7 @@ def _build_target(
     apps: _AppWheels,
     work: Path,
     epoch: int,
+    timer: StepTimer,
     update_signers: tuple[str, ...] = (),
 ) -> tuple[TargetArtifact, str, dict[str, bool]]:
     target, archive = tp.target, tp.archive
@@ -465,12 +484,15 @@ def _build_target(
         ephemeral=ephemeral,
         builder=tp.builder,
         python_platform=tp.python_platform,
+        timer=timer,
     )
+    timer.lap("provision")
     runtime, env_entry = layers.runtime, layers.env
     python = layers.builder or runtime  # the interpreter that runs during the build
     app_files, version = apps.files(python, tp, plan)
     if version is None:
         raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
+    timer.lap("wheel")
 
     root = work / f"{cfg.name}-{version}"
     root.mkdir()
@@ -519,12 +541,20 @@ def _build_target(
     app_wheel = app_files[0] if cfg.has_build_system and app_files else None
     sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, plan, tp, epoch)
     (root / SBOM_FILE).write_bytes(sbom)
-    write_files_list(root)
+    # Files linked from the cache are hashed once, not at every build.
+    memo = DigestMemo({root / "python": runtime.entry / STORE, root / "venv": env_entry / STORE})
+    write_files_list(root, memo)
+    memo.save()
+    timer.lap("assemble")
     if why_not is None:
         ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
         smoke_test(root, entry_points)
+        timer.lap("smoke_test")
     elif options.smoke_test:
         ctx.reporter.warn(f"not smoke-testing the {target} bundle: {why_not}")
+
+    frames = None if options.refresh else ctx.cache_dir
+    site_rel = site_packages(Path(), runtime).as_posix()
 
     dest = out_dir / archive_name(cfg.name, version, target, cfg.format)
     ctx.reporter.step(f"Writing {dest.name}")
@@ -541,7 +571,16 @@ def _build_target(
             threads=options.compression_threads,
             mtime=epoch,
         ),
+        # The runtime and the locked packages are compressed apart and, unless --refresh, kept
+        # in the cache: a rebuild only compresses what changed (the same bytes either way).
+        layers=(
+            SeparateLayer("python", archive.sha256, frames),
+            SeparateLayer(
+                f"venv/{site_rel}", env_entry.name, frames, env_entry / "venv" / site_rel
+            ),
+        ),
     )
+    timer.lap("archive")
     remove_tree(root)
     signature = None
     try:

@@ -8,7 +8,8 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from ._fs import copy_tree
@@ -42,6 +43,7 @@ def install_app_layer(
     if not files:
         return
     ctx.reporter.step("Installing the application")
+    unshare(_install_targets(venv, runtime, files))
     install_files(
         ctx,
         venv / "bin" / "python",
@@ -159,14 +161,65 @@ def add_runtime_stub(root: Path, runtime: Runtime) -> None:
 def stage_layers(
     root: Path, runtime: Runtime, env_venv: Path, *, hardlink: bool, builder: Runtime | None = None
 ) -> None:
-    """`python/` and `venv/` from the cached layers. With `builder` (a host interpreter of the
-    same minor version, for a target this host cannot run), `python/` is a link to the
-    builder until `swap_in_runtime`, so the app layer is installed and compiled by it."""
+    """`python/` and `venv/` from the cached layers, hard-linked where the file system allows:
+    nothing may then write to a staged file in place (strip unlinks, installs and compiles
+    write new files and rename them, `unshare` copies what an install could overwrite). With
+    `builder` (a host interpreter of the same minor version, for a target this host cannot
+    run), `python/` is a link to the builder until `swap_in_runtime`, so the app layer is
+    installed and compiled by it."""
     if builder is None:
         copy_tree(runtime.home, root / "python", hardlink=hardlink)
     else:
         (root / "python").symlink_to(builder.home)
-    copy_tree(env_venv, root / "venv")
+    copy_tree(env_venv, root / "venv", hardlink=hardlink)
+
+
+def _install_targets(venv: Path, runtime: Runtime, files: Sequence[Path]) -> list[Path]:
+    """What installing `files` into `venv` may write over: its bin/, and each top-level
+    name the wheels put into site-packages or the venv root. Anything but a wheel: the
+    whole venv."""
+    site = site_packages(venv, runtime)
+    targets = [venv / "bin"]
+    for f in files:
+        if f.suffix != ".whl":
+            return [venv]
+        with zipfile.ZipFile(f) as whl:
+            names = whl.namelist()
+        for name in names:
+            parts = name.split("/")
+            if len(parts) > 2 and parts[0].endswith(".data"):
+                scheme, first = parts[1], parts[2]
+                if scheme in ("purelib", "platlib"):
+                    targets.append(site / first)
+                elif scheme == "data":
+                    targets.append(venv / first)
+                elif scheme == "headers":
+                    targets.append(venv / "include")
+            elif parts[0]:
+                targets.append(site / parts[0])
+    return sorted(set(targets))
+
+
+def unshare(paths: Iterable[Path]) -> None:
+    """Give every hard-linked file under `paths` its own copy (same bytes and mode), so that
+    writing to it cannot change the cache entry it was linked from."""
+
+    def one(path: Path) -> None:
+        st = path.lstat()
+        if not path.is_symlink() and path.is_file() and st.st_nlink > 1:
+            tmp = path.with_name(f".{path.name}.unshare")
+            shutil.copy2(path, tmp)
+            tmp.replace(path)
+
+    for top in paths:
+        if top.is_symlink() or not top.exists():
+            continue
+        if not top.is_dir():
+            one(top)
+            continue
+        for folder, _, names in os.walk(top):
+            for name in names:
+                one(Path(folder) / name)
 
 
 def swap_in_runtime(root: Path, runtime: Runtime, *, hardlink: bool) -> None:

@@ -26,9 +26,10 @@ PYTHONS = "pythons"  # extracted interpreter trees: pythons/<archive sha256>/pyt
 WHEELS = "wheels"  # verified wheels: wheels/<sha256>/<filename>
 ENVS = "envs"  # dependency environments: envs/<key>/{python -> runtime, venv/}
 INDEX = "index"  # files an index lists for a pinned requirement: index/<key>/files.json
+FRAMES = "frames"  # a compressed bundle layer (the runtime) ready to concatenate: frames/<key>/
 UV = "uv"  # uv's own cache (kept by uv; pruned and cleaned through uv)
 
-KINDS = (DOWNLOADS, PYTHONS, WHEELS, ENVS, INDEX)
+KINDS = (DOWNLOADS, PYTHONS, WHEELS, ENVS, INDEX, FRAMES)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, Literal, cast, get_args
 from packaging.version import InvalidVersion, Version
 
 from .errors import ConfigError
-from .strip import check_strip_names
+from .strip import check_strip_names, expand_strip
 
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -349,7 +349,7 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
         env=dict(env),
         prepend_path=tuple(prepend),
         isolated=bool(merged.get("isolated", True)),
-        strip=tuple(merged.get("strip", [])),
+        strip=expand_strip(merged.get("strip", [])),
         local_extra_deps=extras_paths,
         extras=tuple(merged.get("extras", [])),
         groups=tuple(merged.get("groups", [])),

@@ -24,6 +24,7 @@ from .locks import LockPlan, LockSource, plan_lock
 from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
 from .targets import Target
+from .timings import StepTimer
 from .venv import create_venv, scrub_install_records, site_packages
 from .wheels import obtain_all
 
@@ -197,6 +198,7 @@ def provision_layers(
     ephemeral: Path | None = None,
     builder: InterpreterArchive | None = None,
     python_platform: str | None = None,
+    timer: StepTimer | None = None,
 ) -> Layers:
     """The runtime and dependency layers for `plan`, from the cache or provisioned into it.
     With `ephemeral` (an empty directory the caller removes afterwards: `--refresh`), both
@@ -206,6 +208,8 @@ def provision_layers(
     layer_ctx = dataclasses.replace(ctx, cache_dir=ephemeral) if ephemeral is not None else ctx
     # Files first: a file missing offline fails the build before the slow runtime step.
     files = obtain_all(ctx, plan.artifacts, find_links, verify=ephemeral is not None)
+    if timer is not None:
+        timer.lap("fetch")
     host = provision_runtime(layer_ctx, builder) if builder is not None else None
     runtime = provision_runtime(layer_ctx, archive, compiler=host.exe if host else None)
     entry, env_new = provision_env(

@@ -10,23 +10,24 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.bundles import APPS, Built, run_pack
-from tests.helpers.python_archive import make_python_archive
+from tests.helpers.python_archive import make_python_archives
 from tests.helpers.sshkeys import Keys, make_keys
 from tests.helpers.tls import LocalCA, make_ca
 
 
 @pytest.fixture(scope="session")
 def pbs_archive_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory with a python-build-standalone format archive made from this interpreter
-    and its SHA256SUMS, built once per session."""
+    """A directory with python-build-standalone format archives made from this interpreter
+    (install_only_stripped and install_only) and their SHA256SUMS, built once per session."""
     out = tmp_path_factory.mktemp("pbs")
-    make_python_archive(out)
+    make_python_archives(out)
     return out
 
 
 @pytest.fixture(scope="session")
 def python_archive(pbs_archive_dir: Path) -> Path:
-    return next(pbs_archive_dir.glob("cpython-*.tar.gz"))
+    """The default flavour, what users get: install_only_stripped."""
+    return next(pbs_archive_dir.glob("cpython-*-install_only_stripped.tar.gz"))
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +98,6 @@ def ssh_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
 # Interpreter fetcher fixtures (issue 3): a release mirror laid out as <base>/<tag>/<file>,
 # and a real HTTP server on 127.0.0.1 that can inject faults per path.
 
-import gzip as _gzip  # noqa: E402
 import hashlib as _hashlib  # noqa: E402
 import threading as _threading  # noqa: E402
 import time as _time  # noqa: E402
@@ -113,7 +113,7 @@ PBS_TAG = "20990101"
 @_dataclass(frozen=True)
 class PbsRelease:
     """The session's fake python-build-standalone release: `base/<tag>/` holds the
-    install_only and install_only_stripped archives (different bytes) and SHA256SUMS."""
+    install_only and install_only_stripped archives and SHA256SUMS."""
 
     base: Path
     tag: str
@@ -147,12 +147,12 @@ def pbs_release(tmp_path_factory: pytest.TempPathFactory, pbs_archive_dir: Path)
     base = tmp_path_factory.mktemp("pbs-mirror")
     release = base / PBS_TAG
     release.mkdir()
-    source = next(pbs_archive_dir.glob("cpython-*-install_only.tar.gz"))
-    install_only = release / source.name
-    install_only.hardlink_to(source)
-    # Same tree, other bytes: one more (empty) gzip member makes a distinct, valid archive.
-    stripped = release / install_only.name.replace("-install_only.", "-install_only_stripped.")
-    stripped.write_bytes(source.read_bytes() + _gzip.compress(b"", mtime=0))
+    pairs = []
+    for flavor in ("install_only", "install_only_stripped"):
+        source = next(pbs_archive_dir.glob(f"cpython-*-{flavor}.tar.gz"))
+        (release / source.name).hardlink_to(source)
+        pairs.append(release / source.name)
+    install_only, stripped = pairs
     sums = "".join(
         f"{_hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n"
         for p in sorted((install_only, stripped))

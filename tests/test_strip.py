@@ -4,6 +4,7 @@ are hard links into the cache, which must not change); unknown names get a "did 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from pack_runtime.filelist import scan_tree
 from packager._fs import copy_tree
 from packager.errors import BuildError, ConfigError
 from packager.extract import safe_extract
-from packager.strip import STRIPPABLE, apply_strip, check_strip_names
+from packager.runtime import compile_tree
+from packager.strip import PRESETS, STRIPPABLE, apply_strip, check_strip_names, expand_strip
 
 PBS_FILES = [
     "bin/python3.11",
@@ -89,7 +91,8 @@ def remaining(root: Path) -> set[str]:
 def test_every_part_and_the_cache_is_untouched(staged: tuple[Path, Path]) -> None:
     cache, stage = staged
     before = scan_tree(cache)
-    removed = apply_strip(stage, list(STRIPPABLE), "3.11")
+    parts = [n for n in STRIPPABLE if n not in ("headers", "sources")]  # tested below
+    removed = apply_strip(stage, parts, "3.11")
     assert removed == [
         "bin/2to3",
         "bin/2to3-3.11",
@@ -164,7 +167,8 @@ def test_unknown_name_suggests_the_closest() -> None:
         check_strip_names(["tkinter", "tests"])
     assert str(err.value) == (
         "[tool.pack] strip: unknown part 'tests'; did you mean 'test'? known parts: distutils, "
-        "ensurepip, idlelib, lib2to3, pip, pydoc_data, test, tkinter, turtle, turtledemo"
+        "ensurepip, headers, idlelib, lib2to3, pip, pydoc_data, sources, test, tkinter, turtle, "
+        "turtledemo; presets: slim"
     )
     with pytest.raises(ConfigError, match=r"unknown part 'numpy'; known parts: "):
         check_strip_names(["numpy"])
@@ -206,3 +210,84 @@ def test_stripped_real_interpreter_still_runs(python_archive: Path, tmp_path: Pa
     )
     proc = subprocess.run([str(exe), "-I", "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["True", "True"]
+
+
+def test_slim_expands_to_its_parts_once_in_order() -> None:
+    assert expand_strip(["test", "slim", "distutils"]) == (
+        "test",
+        *[p for p in PRESETS["slim"] if p != "test"],
+        "distutils",
+    )
+    assert "distutils" not in PRESETS["slim"]  # apps still import it on 3.11
+    with pytest.raises(ConfigError, match="unknown part 'slimm'; did you mean 'slim'"):
+        expand_strip(["slimm"])
+
+
+def test_headers_and_sources(staged: tuple[Path, Path]) -> None:
+    cache, stage = staged
+    (cache / "include/python3.11").mkdir(parents=True)
+    (cache / "include/python3.11/Python.h").write_text("/* */")
+    copy_tree(cache / "include", stage / "include", hardlink=True)
+    before = scan_tree(cache)
+    removed = apply_strip(stage, ["headers", "sources"], "3.11")
+    assert removed == ["include", "lib/python3.11/**/*.py (2 sources with bytecode)"]
+    left = remaining(stage)
+    # Modules with bytecode: the bytecode where the source was, the source gone.
+    assert {"lib/python3.11/os.pyc", "lib/python3.11/turtle.pyc"} <= left
+    assert not {"lib/python3.11/os.py", "lib/python3.11/turtle.py"} & left
+    assert not any("__pycache__" in p for p in left)
+    assert (stage / "lib/python3.11/os.pyc").read_text() == (
+        "lib/python3.11/__pycache__/os.cpython-311.pyc"
+    )
+    # Without bytecode, or in site-packages: untouched.
+    assert {
+        "lib/python3.11/unittest/__init__.py",
+        "lib/python3.11/site-packages/pip/__init__.py",
+    } <= left
+    assert scan_tree(cache) == before
+
+
+@pytest.mark.slow
+def test_slim_real_interpreter_runs_without_sources(python_archive: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    safe_extract(python_archive, cache)
+    exe = next(p for p in sorted((cache / "python/bin").glob("python3.*")) if not p.is_symlink())
+    stdlib = f"python{exe.name.removeprefix('python')}"
+    compile_tree(exe, [cache / "python/lib" / stdlib], cache / "python", what="the test")
+    before = scan_tree(cache)
+    stage = tmp_path / "stage" / "python"
+    copy_tree(cache / "python", stage, hardlink=True)
+    staged_exe = stage / "bin" / exe.name
+    apply_strip(stage, ["slim"], stdlib)
+    code = (
+        "import os, json, ssl, sqlite3, asyncio, email.message, http.client, decimal, zlib, "
+        "ctypes, logging, importlib.util as u\n"
+        "print(json.__file__.endswith('.pyc'), u.find_spec('tkinter') is None,"
+        " u.find_spec('ensurepip') is None)\n"
+        "try:\n    json.loads('{')\nexcept ValueError as e:\n    print(type(e).__name__)\n"
+    )
+    proc = subprocess.run(
+        [str(staged_exe), "-I", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split() == ["True", "True", "True", "JSONDecodeError"]
+    assert not list((stage / "lib" / stdlib).rglob("json/*.py"))
+    assert not (stage / "include").exists()
+    assert scan_tree(cache) == before
+
+
+def test_build_strip_option_is_checked_like_the_config(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "packager.cli", "build", str(tmp_path), "--strip", "slimm"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"error: {tmp_path / 'pyproject.toml'}: [tool.pack] strip: unknown part 'slimm'; did "
+        "you mean 'slim'? known parts: distutils, ensurepip, headers, idlelib, lib2to3, pip, "
+        "pydoc_data, sources, test, tkinter, turtle, turtledemo; presets: slim"
+    )
+    assert not (tmp_path / "dist").exists()

@@ -7,20 +7,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from ..context import Context
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 app = typer.Typer(
     add_completion=False,
@@ -32,9 +26,12 @@ app = typer.Typer(
 
 class ConsoleReporter:
     """Renders library progress: steps and bars on a TTY (stderr), nothing when quiet or when
-    stderr is not a terminal (CI logs get only warnings and the final summary)."""
+    stderr is not a terminal (CI logs get only warnings and the final summary). rich is
+    imported when the first reporter is made: commands that only print results skip it."""
 
     def __init__(self, verbosity: int) -> None:
+        from rich.console import Console
+
         self.verbosity = verbosity
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self.interactive = self.err.is_terminal and verbosity >= 0
@@ -50,22 +47,31 @@ class ConsoleReporter:
         self._stop_progress()
         if self.interactive or self.verbosity > 0:
             elapsed = time.monotonic() - self._started
-            self.err.print(f"[dim]{elapsed:6.1f}s[/] {escape(message)}")
+            self.err.print(f"[dim]{elapsed:6.1f}s[/] {_escape(message)}")
 
     def detail(self, message: str) -> None:
         if self.verbosity > 0:
             self._stop_progress()
-            self.err.print(f"[dim]       {escape(message)}[/]")
+            self.err.print(f"[dim]       {_escape(message)}[/]")
 
     def warn(self, message: str) -> None:
         self._stop_progress()
         if self.verbosity >= 0:
-            self.err.print(f"[yellow]warning:[/] {escape(message)}")
+            self.err.print(f"[yellow]warning:[/] {_escape(message)}")
 
     def progress(self, label: str, total: int | None) -> Callable[[int], None]:
         self._stop_progress()
         if not self.interactive:
             return lambda n: None
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         progress = Progress(
             TextColumn("       {task.description}"),
             BarColumn(),
@@ -86,9 +92,15 @@ class ConsoleReporter:
     def print_error(self, message: str) -> None:
         self._stop_progress()
         first, _, rest = message.partition("\n")
-        self.err.print(f"[bold red]error:[/] {escape(first)}", highlight=False)
+        self.err.print(f"[bold red]error:[/] {_escape(first)}", highlight=False)
         if rest:
             self.err.print(rest, markup=False, highlight=False)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 @dataclass

@@ -9,8 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ..build import BuildOptions, build
-from ..config import load_config
 from ._app import app, out, state
 from ._options import (
     AllowUnhashed,
@@ -67,6 +65,14 @@ def build_command(
     level: Annotated[
         int | None, typer.Option("--compression-level", help="Compression level of the archive.")
     ] = None,
+    strip: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strip",
+            help="A standard-library part to leave out of the runtime, or the preset slim; "
+            "repeatable; replaces [tool.pack] strip.",
+        ),
+    ] = None,
     threads: Annotated[
         int,
         typer.Option(
@@ -108,6 +114,9 @@ def build_command(
     ] = False,
 ) -> None:
     """Build the bundle archive of PROJECT_DIR."""
+    from ..build import BuildOptions, build
+    from ..config import load_config
+
     cfg = load_config(
         project_dir,
         {
@@ -119,6 +128,7 @@ def build_command(
             "glibc": glibc,
             "format": fmt,
             "compression-level": level,
+            "strip": strip,
             **lock_overrides(python_archive, extras, groups, allow_unhashed),
             "sign-key": _sign_key(sign),
         },

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..cache import CacheEntry, clean, list_entries, parse_age, prune
-from ..install import clear_uv_cache
 from ._app import app, out, state
 from .inspect import human_size
+
+if TYPE_CHECKING:
+    from ..cache import CacheEntry
 
 cache_app = typer.Typer(
     help="The pack cache: where it is, what it holds, and clearing it.", no_args_is_help=True
@@ -49,6 +50,8 @@ def dir_command() -> None:
 @cache_app.command("list")
 def list_command(as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False) -> None:
     """List the cache entries: kind, key, size and last use (UTC)."""
+    from ..cache import list_entries
+
     root = state.context().cache_dir
     entries = list_entries(root)
     if as_json:
@@ -80,6 +83,9 @@ def prune_command(
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Remove entries not used recently, and leftovers of interrupted builds."""
+    from ..cache import parse_age, prune
+    from ..install import clear_uv_cache
+
     ctx = state.context()
     removed = prune(ctx.cache_dir, older_than=parse_age(older_than))
     clear_uv_cache(ctx, prune=True)
@@ -91,6 +97,9 @@ def clean_command(
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Remove every entry (entries a running build holds are left alone)."""
+    from ..cache import clean
+    from ..install import clear_uv_cache
+
     ctx = state.context()
     removed = clean(ctx.cache_dir)
     clear_uv_cache(ctx, prune=False)

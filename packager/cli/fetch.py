@@ -9,9 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ..config import load_config
-from ..crossplan import parse_targets
-from ..wheelhouse import fetch_wheelhouse
 from ._app import app, out, state
 from ._options import (
     AllowUnhashed,
@@ -54,6 +51,10 @@ def fetch_command(
     ] = False,
 ) -> None:
     """Download everything `pack build --offline --find-links DEST` needs, for each target."""
+    from ..config import load_config
+    from ..crossplan import parse_targets
+    from ..wheelhouse import fetch_wheelhouse
+
     cfg = load_config(
         project_dir,
         {

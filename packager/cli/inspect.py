@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..inspect import Inspection, inspect_bundle
 from ._app import app, out
+
+if TYPE_CHECKING:
+    from ..inspect import Inspection
 
 
 def human_size(size: int) -> str:
@@ -88,5 +90,7 @@ def inspect_command(
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Show a bundle's metadata and a size breakdown, without unpacking it."""
+    from ..inspect import inspect_bundle
+
     result = inspect_bundle(source)
     out(json.dumps(result.to_json(), indent=2, sort_keys=True) if as_json else render(result))

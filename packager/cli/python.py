@@ -5,31 +5,21 @@ target in pack.lock (`lock`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from packaging.version import Version
 
-from ..cache import DOWNLOADS
-from ..config import load_config
 from ..errors import ConfigError
-from ..pythons import (
-    PIN_FILE,
-    UPSTREAM,
-    Asset,
-    Catalog,
-    InterpreterArchive,
-    Pin,
-    cached_archives,
-    mirror_base,
-    obtain_interpreter,
-    parse_request,
-    read_pins,
-    resolve_asset,
-    write_pins,
-)
-from ..pythons.mirror import asset_url
-from ..targets import Target, host_target, parse_target
 from ._app import app, out, state
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from ..pythons import Asset, InterpreterArchive
+    from ..targets import Target
+
+# The catalog, the fetcher and the HTTP client are imported by the commands that use them, so
+# that `pack --help` and the other commands do not load them.
 
 python_app = typer.Typer(
     help="Python interpreters: list, fetch and pin python-build-standalone builds.",
@@ -51,6 +41,9 @@ def list_command(
     show_all: bool = typer.Option(False, "--all", help="Every patch release, not only the newest."),
 ) -> None:
     """List the builds the catalog offers for a target, and which are in the cache."""
+    from ..pythons import Catalog, cached_archives
+    from ..targets import host_target, parse_target
+
     ctx = state.context()
     chosen = parse_target(target) if target else host_target()
     Key = tuple[str, str | None, bool]
@@ -89,6 +82,8 @@ def _row(
 
 
 def _sort_key(row: tuple[str, str, str, str]) -> tuple[Version, bool, str]:
+    from packaging.version import Version
+
     label, tag, _, _ = row
     return Version(label.rstrip("t")), not label.endswith("t"), tag
 
@@ -105,6 +100,9 @@ def fetch_command(
     """Download and verify a build into the cache, e.g. before carrying it into an air gap.
 
     Prints the path of each archive."""
+    from ..pythons import obtain_interpreter
+    from ..targets import host_target, parse_target
+
     ctx = state.context(offline=offline)
     targets = [parse_target(t) for t in target] or [host_target()]
     for chosen in targets:
@@ -125,6 +123,8 @@ def fetch_command(
 @python_app.command("dir")
 def dir_command() -> None:
     """Print the cache directory that holds downloaded interpreter archives."""
+    from ..cache import DOWNLOADS
+
     out(str(state.context().cache_dir / DOWNLOADS))
 
 
@@ -143,6 +143,20 @@ def lock_command(
     offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP),
 ) -> None:
     """Pin the build each target uses in PROJECT_DIR/pack.lock (nothing is downloaded)."""
+    from ..config import load_config
+    from ..pythons import (
+        PIN_FILE,
+        UPSTREAM,
+        Pin,
+        mirror_base,
+        parse_request,
+        read_pins,
+        resolve_asset,
+        write_pins,
+    )
+    from ..pythons.mirror import asset_url
+    from ..targets import host_target, parse_target
+
     if project_dir is None and request is not None and _is_project_dir(request):
         project_dir, request = Path(request), None
     project = (project_dir or Path()).absolute()
@@ -179,6 +193,8 @@ def lock_command(
 
 def _is_project_dir(text: str) -> bool:
     """`pack python lock DIR`: a lone argument that is a directory and not a request."""
+    from ..pythons import parse_request
+
     try:
         parse_request(text)
     except ConfigError:

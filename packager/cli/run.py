@@ -9,8 +9,6 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from ..config import load_config
-from ..run import RunOptions, run_project
 from ._app import app, state
 from ._options import (
     AllowUnhashed,
@@ -70,6 +68,9 @@ def run_command(
     """Run the app (or, with --python, any command) in its environment: pack run [DIR] -- ARGS."""
     if python_mode and entry is not None:
         raise typer.BadParameter("--entry and --python exclude each other", param_hint="--entry")
+    from ..config import load_config
+    from ..run import RunOptions, run_project
+
     cfg = load_config(
         project_dir,
         {

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from ..sbom import read_sbom
 from ._app import app
 
 
@@ -21,5 +20,7 @@ def sbom_command(
     ],
 ) -> None:
     """Print the bundle's CycloneDX 1.6 SBOM (.pack/sbom.cdx.json), without unpacking it."""
+    from ..sbom import read_sbom
+
     sys.stdout.buffer.write(read_sbom(source))
     sys.stdout.flush()

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import ChecksumError
-from ..verify import VerifyResult, verify_bundle
 from ._app import app, out
+
+if TYPE_CHECKING:
+    from ..verify import VerifyResult
 
 
 def render(result: VerifyResult) -> str:
@@ -69,6 +71,8 @@ def verify_command(
 ) -> None:
     """Check every file of a bundle against its .pack/files (and an archive's .sha256, and
     with --allowed-signers its .sig), without unpacking it."""
+    from ..verify import verify_bundle
+
     result = verify_bundle(source, allowed_signers)
     out(json.dumps(result.to_json(), indent=2, sort_keys=True) if as_json else render(result))
     if not result.ok:

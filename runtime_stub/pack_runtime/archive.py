@@ -295,7 +295,11 @@ def _decompressed(path: Path, environ: Mapping[str, str] | None) -> Iterator[IO[
         if zstd.__name__ == "zstandard":
             with (
                 open(path, "rb") as raw,
-                zstd.ZstdDecompressor().stream_reader(raw, read_size=_CHUNK) as reader,
+                # Every frame: a pack archive is several concatenated zstd frames (its
+                # runtime and locked packages are compressed apart and cached).
+                zstd.ZstdDecompressor().stream_reader(
+                    raw, read_size=_CHUNK, read_across_frames=True
+                ) as reader,
             ):
                 yield reader
         else:

@@ -13,10 +13,13 @@ import posixpath
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 FILES_LIST = ".pack/files"
 _CHUNK = 1 << 20
+
+# A file's sha256 from its path and lstat result.
+Digest = Callable[[Path, os.stat_result], str]
 
 
 class FileListError(ValueError):
@@ -113,11 +116,15 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def scan_tree(root: Path, unsafe: list[str] | None = None) -> list[Entry]:
+def scan_tree(
+    root: Path, unsafe: list[str] | None = None, *, digest: Digest | None = None
+) -> list[Entry]:
     """Describe every file, symlink and empty directory below `root` except `.pack/files`
     itself, sorted by path. Symlinks are recorded, never followed. With `unsafe`, what
     `unsafe_reason` finds is appended to it (and entries of other kinds are listed as
-    "other") instead of being an error."""
+    "other") instead of being an error. `digest(path, stat)` gives a file's sha256 (default:
+    read and hash it; the build passes one that remembers unchanged files)."""
+    hash_file = digest or (lambda path, st: sha256_of(path))
     root = Path(root)
     real_root = Path(os.path.realpath(root))
     entries: list[Entry] = []
@@ -151,7 +158,13 @@ def scan_tree(root: Path, unsafe: list[str] | None = None) -> list[Entry]:
                     continue
                 flag(rel, unsafe_reason("file", rel, st.st_mode, st.st_nlink))
                 entries.append(
-                    Entry(rel, "file", sha256_of(Path(child.path)), st.st_size, mode_of(st.st_mode))
+                    Entry(
+                        rel,
+                        "file",
+                        hash_file(Path(child.path), st),
+                        st.st_size,
+                        mode_of(st.st_mode),
+                    )
                 )
             elif unsafe is not None:
                 flag(rel, unsafe_reason("other", rel))
@@ -171,10 +184,10 @@ def dumps(entries: list[Entry]) -> str:
     return "".join(e.to_json() + "\n" for e in sorted(entries, key=lambda e: e.path))
 
 
-def write_files_list(root: Path) -> None:
+def write_files_list(root: Path, digest: Digest | None = None) -> None:
     """Write `root/.pack/files` describing the tree (atomically: temp file, then rename)."""
     target = Path(root) / FILES_LIST
-    text = dumps(scan_tree(root))
+    text = dumps(scan_tree(root, digest=digest))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     try:

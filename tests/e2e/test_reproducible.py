@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pack_runtime.filelist import scan_tree
+from packager.timings import STEPS
 from tests.helpers.bundles import APPS, Built, pack_env
 
 
@@ -67,11 +69,31 @@ def test_rebuild_elsewhere_is_bit_identical_and_a_change_shows(
         sbom == built_bundle.archive.with_name(built_bundle.archive.name + ".cdx.json").read_bytes()
     )
 
+    # Every step ran and was timed; together they are the whole build.
+    timings = result["timings"]
+    assert set(timings) == set(STEPS)  # type: ignore[arg-type]
+    assert sum(timings.values()) <= result["seconds"] + 0.01  # type: ignore[union-attr,operator]
+
+    # Warm: the compressed runtime and locked packages come from the cache (made by the build
+    # above), the dependency layer is hard-linked from it; same bytes, cached entries unchanged.
+    [env_entry] = (cache / "envs").glob("*/venv")
+    before = scan_tree(env_entry)
+    segments = {p: p.stat().st_mtime_ns for p in (cache / "frames").glob("*/segment")}
+    assert len(segments) >= 2  # python/ and at least one run of site-packages
+    warm = _build(checkout, python_archive, cache, umask=0o022, extra="--compression-threads 2")
+    assert warm["artifacts"][0]["sha256"] == first["sha256"]  # type: ignore[index]
+    assert {p: p.stat().st_mtime_ns for p in (cache / "frames").glob("*/segment")} == segments
+    archived = built_bundle.archive.read_bytes()
+    assert all(p.read_bytes() in archived for p in segments)
+
     main = checkout / "src/compiled_app/admin.py"
     main.write_text(main.read_text().replace('"admin:"', '"admin says:"'))
     changed = _build(checkout, python_archive, cache, umask=0o022, extra="--compression-threads 2")
     assert changed["provisioned"] == {"runtime": False, "environment": False}
     assert changed["artifacts"][0]["sha256"] != first["sha256"]  # type: ignore[index]
+    assert scan_tree(env_entry) == before
+    # The changed app is compressed with the rest; no cached segment had to change.
+    assert set((cache / "frames").glob("*/segment")) == set(segments)
 
 
 def test_source_date_epoch_sets_the_recorded_time(

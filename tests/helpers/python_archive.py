@@ -5,8 +5,11 @@ The tree is `python/{bin,lib,include}`: the interpreter with rpath `$ORIGIN/../l
 relocatable), the standard library without third-party packages and the `test` package, and
 every mention of the local prefix rewritten to `/install` as in a real release (binary strings
 are rewritten in place and NUL-padded, as conda does). `SHA256SUMS` is written beside it.
+The `install_only_stripped` flavour (pack's default, what users get) is the same tree with every
+ELF file run through `strip --strip-unneeded`, as python-build-standalone makes it;
+`install_only` keeps the symbols.
 
-Usage: python -m tests.helpers.python_archive OUT_DIR
+Usage: python -m tests.helpers.python_archive OUT_DIR [FLAVOR...]
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ TRIPLE = "x86_64-unknown-linux-gnu"
 NEW_PREFIX = b"/install"
 _SKIP_STDLIB = {"site-packages", "test", "__pycache__", "turtledemo"}
 _ELF = b"\x7fELF"
+STRIPPED = "install_only_stripped"
+UNSTRIPPED = "install_only"
+FLAVORS = (STRIPPED, UNSTRIPPED)
 
 
-def archive_name(version: str, tag: str = DEFAULT_TAG, flavor: str = "install_only") -> str:
+def archive_name(version: str, tag: str = DEFAULT_TAG, flavor: str = STRIPPED) -> str:
     return f"cpython-{version}+{tag}-{TRIPLE}-{flavor}.tar.gz"
 
 
@@ -75,6 +81,28 @@ def _copy_stdlib(src: Path, dst: Path) -> None:
     )
 
 
+def is_elf(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == _ELF
+
+
+def elf_files(root: Path) -> list[Path]:
+    """Every regular ELF file under `root` (executables, libpython, extension modules)."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and is_elf(p))
+
+
+def strip_elf_files(root: Path, strip: str = "strip") -> list[Path]:
+    """Run `strip --strip-unneeded` on every ELF file under `root` in place, as
+    python-build-standalone does for its `install_only_stripped` flavour; returns the files.
+    `strip` is the tool (binutils'; another architecture's files need that target's strip,
+    e.g. `aarch64-linux-gnu-strip`)."""
+    tool = shutil.which(strip) or strip
+    files = elf_files(root)
+    for chunk in range(0, len(files), 200):
+        subprocess.run([tool, "--strip-unneeded", *files[chunk : chunk + 200]], check=True)
+    return files
+
+
 def build_tree(root: Path, prefix: Path | None = None) -> str:
     """Fill `root/python` from the interpreter under `prefix`; return its version."""
     prefix = Path(prefix or sys.base_prefix)
@@ -100,9 +128,7 @@ def build_tree(root: Path, prefix: Path | None = None) -> str:
     patchelf = _patchelf()
     old = str(prefix).encode()
     for path in sorted(p for p in py.rglob("*") if p.is_file() and not p.is_symlink()):
-        with open(path, "rb") as f:
-            is_elf = f.read(4) == _ELF
-        if is_elf:
+        if is_elf(path):
             rpath = subprocess.run(
                 [patchelf, "--print-rpath", path], capture_output=True, text=True
             )
@@ -135,30 +161,47 @@ def _deterministic_tar(src_root: Path, dest: Path) -> None:
         gz.write(buf.getvalue())
 
 
-def make_python_archive(
-    out_dir: Path, tag: str = DEFAULT_TAG, flavor: str = "install_only"
-) -> Path:
+def make_python_archive(out_dir: Path, tag: str = DEFAULT_TAG, flavor: str = STRIPPED) -> Path:
     """Write `cpython-<ver>+<tag>-<triple>-<flavor>.tar.gz` and `SHA256SUMS` into `out_dir`."""
+    return make_python_archives(out_dir, tag, (flavor,))[flavor]
+
+
+def make_python_archives(
+    out_dir: Path, tag: str = DEFAULT_TAG, flavors: tuple[str, ...] = FLAVORS
+) -> dict[str, Path]:
+    """Write one archive per flavour (from one tree: the stripped one is the unstripped one
+    after `strip_elf_files`) and their lines in `SHA256SUMS`; returns them by flavour."""
+    unknown = set(flavors) - set(FLAVORS)
+    if unknown:
+        raise ValueError(f"unknown flavour(s) {sorted(unknown)}; use {FLAVORS}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    made: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="pack-pyarchive-") as tmp:
         version = build_tree(Path(tmp))
-        name = archive_name(version, tag, flavor)
-        dest = out_dir / name
-        _deterministic_tar(Path(tmp), dest)
-    digest = hashlib.sha256(dest.read_bytes()).hexdigest()
+        # Unstripped first: stripping works in place.
+        for flavor in sorted(flavors, key=lambda f: f == STRIPPED):
+            if flavor == STRIPPED:
+                strip_elf_files(Path(tmp) / "python")
+            dest = out_dir / archive_name(version, tag, flavor)
+            _deterministic_tar(Path(tmp), dest)
+            made[flavor] = dest
     sums = out_dir / "SHA256SUMS"
+    names = {p.name for p in made.values()}
     lines = [
         line
         for line in (sums.read_text().splitlines() if sums.exists() else [])
-        if not line.endswith(name)
+        if line.split()[-1] not in names
     ]
-    lines.append(f"{digest}  {name}")
+    lines += [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in made.values()]
     sums.write_text("\n".join(sorted(lines, key=lambda line: line.split()[-1])) + "\n")
-    return dest
+    return {flavor: made[flavor] for flavor in flavors}
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         sys.exit(2)
-    print(make_python_archive(Path(sys.argv[1])))
+    # The first archive printed is the default flavour's (what `make demo` and the bench use).
+    wanted = tuple(sys.argv[2:]) or FLAVORS
+    for path in make_python_archives(Path(sys.argv[1]), flavors=wanted).values():
+        print(path)
