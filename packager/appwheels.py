@@ -15,7 +15,7 @@ from .config import PackConfig
 from .context import Context
 from .crossplan import TargetPlan
 from .errors import BuildError
-from .lockfile import LockPlan
+from .locks import LockPlan
 from .manifest import LocalPackage
 from .plan import ExtraDep
 from .runtime import Runtime

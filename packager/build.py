@@ -29,16 +29,17 @@ from .bundle import (
     write_launchers,
 )
 from .channel import publish
-from .closure import check_installed, read_installed
+from .closure import check_installed
 from .config import PackConfig, read_pyproject
 from .context import Context
 from .crossplan import TargetPlan
 from .digests import STORE, DigestMemo
+from .distinfo import read_installed
 from .emulation import why_not_runnable
 from .envs import Layers, provision_layers
 from .errors import ConfigError
 from .launcher import Launchable
-from .lockfile import LockPlan
+from .locks import LockPlan
 from .manifest import BuildInfo, BundleManifest, EntryPoint, LocalPackage, LockRef, PythonBuild
 from .plan import BuildPlan, PlanOptions, TargetBuild, plan_build
 from .runtime import Runtime

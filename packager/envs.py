@@ -19,7 +19,7 @@ from .config import PackConfig
 from .context import Context
 from .crossplan import TargetEnvironment, target_environment, unusable_error, unusable_packages
 from .errors import BuildError
-from .lockfile import LockPlan, LockSource, plan_lock
+from .locks import LockPlan, LockSource, plan_lock
 from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
 from .targets import Target

@@ -27,7 +27,7 @@ from .crossplan import (
 from .envs import plan_environment
 from .errors import ConfigError
 from .launcher import LauncherSettings
-from .lockfile import LockPlan, LockSource, find_lock
+from .locks import LockPlan, LockSource, find_lock
 from .project import (
     ProjectMetadata,
     check_lock_covers_project,

@@ -19,7 +19,7 @@ from .context import Context
 from .envs import Layers, provision_layers
 from .errors import ConfigError
 from .launcher import Launchable, LauncherSettings, python_code
-from .lockfile import find_lock
+from .locks import find_lock
 from .plan import classify_extras, launcher_settings, plan_target, plan_target_lock
 from .targets import host_target
 from .uvtool import build_wheel, install_files

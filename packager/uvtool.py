@@ -1,6 +1,6 @@
-"""The uv gateway: everything pack asks of uv (the one installer; export is in lockfile):
-building a wheel, installing verified local files into a venv with no resolution, and
-pinning a project's build requirements for a wheelhouse."""
+"""The uv gateway: everything pack asks of uv (the one installer; export is in
+locks.uvlock): building a wheel, installing verified local files into a venv with no
+resolution, and pinning a project's build requirements for a wheelhouse."""
 
 from __future__ import annotations
 

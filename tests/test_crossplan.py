@@ -23,7 +23,7 @@ from packager.crossplan import (
 )
 from packager.envs import plan_environment
 from packager.errors import ConfigError, LockError
-from packager.lockfile import find_lock
+from packager.locks import find_lock
 from packager.pythons.asset import describe
 from packager.targets import KNOWN_TRIPLES, Target, host_target
 from packager.uvtool import uv_bin
