@@ -40,7 +40,7 @@ from .envs import Layers, provision_layers
 from .errors import ConfigError
 from .launcher import Launchable
 from .locks import LockPlan
-from .manifest import BuildInfo, BundleManifest, EntryPoint, LocalPackage, LockRef, PythonBuild
+from .manifest import BuildInfo
 from .plan import BuildPlan, PlanOptions, TargetBuild, plan_build
 from .runtime import Runtime
 from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
@@ -128,60 +128,6 @@ class BuildResult:
             "provisioned": self.provisioned,
             "timings": self.timings,
         }
-
-
-def bundle_manifest(
-    cfg: PackConfig,
-    version: str,
-    target: Target,
-    runtime: Runtime,
-    plan: LockPlan,
-    entry_points: list[Launchable],
-    epoch: int,
-    smoke: str | None = None,
-    local_packages: tuple[LocalPackage, ...] = (),
-    *,
-    lock_path: str,
-) -> BundleManifest:
-    a = runtime.archive
-    return BundleManifest(
-        name=cfg.name,
-        version=version,
-        target=target.triple,
-        python=PythonBuild(
-            version=a.version,
-            implementation="cpython",
-            asset=a.filename,
-            sha256=a.sha256,
-            tag=a.tag or "",
-            flavor=a.flavor,
-            freethreaded=a.freethreaded,
-        ),
-        lock=LockRef(
-            path=lock_path,
-            format=plan.source.format,
-            sha256=plan.source.sha256,
-        ),
-        entry_points=tuple(
-            EntryPoint(
-                ep.name,
-                ep.module,
-                ep.attr or None,
-                ep.distribution,
-                f"venv/bin/{ep.executable}" if ep.executable else None,
-            )
-            for ep in entry_points
-        ),
-        local_packages=local_packages,
-        build=BuildInfo.from_epoch(epoch),
-        self_command=cfg.self_command,
-        env=dict(cfg.env),
-        prepend_path=cfg.prepend_path,
-        isolated=cfg.isolated,
-        strip=cfg.strip,
-        allow_unhashed=cfg.allow_unhashed,
-        smoke_test=smoke,
-    )
 
 
 def archive_name(name: str, version: str, target: Target, fmt: str) -> str:
@@ -337,21 +283,7 @@ def _assemble(
         ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
     checked = check_bundle(root, tp.target)
     ctx.reporter.detail(f"{checked} binaries checked: all for {tp.target}")
-    manifest = bundle_manifest(
-        cfg,
-        version,
-        tp.target,
-        runtime,
-        tb.lock,
-        entry_points,
-        plan.epoch,
-        smoke,
-        apps.local_packages,
-        lock_path=plan.lock_label,
-    )
-    manifest = dataclasses.replace(
-        manifest, update_signers=plan.update_signers, update_url=cfg.update_url
-    )
+    manifest = plan.manifest(tb, version, entry_points, smoke, apps.local_packages)
     (root / ".pack").mkdir(exist_ok=True)
     (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
     app_wheel = app_files[0] if cfg.has_build_system and app_files else None

@@ -26,8 +26,9 @@ from .crossplan import (
 )
 from .envs import plan_environment
 from .errors import ConfigError
-from .launcher import LauncherSettings
+from .launcher import Launchable, LauncherSettings
 from .locks import LockPlan, LockSource, find_lock
+from .manifest import BuildInfo, BundleManifest, EntryPoint, LocalPackage, LockRef, PythonBuild
 from .project import (
     ProjectMetadata,
     check_lock_covers_project,
@@ -90,6 +91,56 @@ class BuildPlan:
         """The launchers' settings for the bundle of `tp` at `version` (known once the
         project's wheel is built)."""
         return replace(launcher_settings(self.cfg, tp.archive), version=version)
+
+    def manifest(
+        self,
+        tb: TargetBuild,
+        version: str,
+        entry_points: Sequence[Launchable],
+        smoke: str,
+        local_packages: tuple[LocalPackage, ...] = (),
+    ) -> BundleManifest:
+        """bundle.json of the bundle of `tb`: the plan's settings, and what only the build
+        knows (the version, the launched entry points, the smoke test, the local packages)."""
+        cfg, a = self.cfg, tb.target.archive
+        return BundleManifest(
+            name=cfg.name,
+            version=version,
+            target=tb.target.target.triple,
+            python=PythonBuild(
+                version=a.version,
+                implementation="cpython",
+                asset=a.filename,
+                sha256=a.sha256,
+                tag=a.tag or "",
+                flavor=a.flavor,
+                freethreaded=a.freethreaded,
+            ),
+            lock=LockRef(
+                path=self.lock_label, format=tb.lock.source.format, sha256=tb.lock.source.sha256
+            ),
+            entry_points=tuple(
+                EntryPoint(
+                    ep.name,
+                    ep.module,
+                    ep.attr or None,
+                    ep.distribution,
+                    f"venv/bin/{ep.executable}" if ep.executable else None,
+                )
+                for ep in entry_points
+            ),
+            local_packages=local_packages,
+            build=BuildInfo.from_epoch(self.epoch),
+            self_command=cfg.self_command,
+            env=dict(cfg.env),
+            prepend_path=cfg.prepend_path,
+            isolated=cfg.isolated,
+            strip=cfg.strip,
+            allow_unhashed=cfg.allow_unhashed,
+            smoke_test=smoke,
+            update_signers=self.update_signers,
+            update_url=cfg.update_url,
+        )
 
 
 def launcher_settings(cfg: PackConfig, archive: InterpreterArchive) -> LauncherSettings:
