@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
-BUNDLE_JSON = ".pack/bundle.json"
+from .layout import BUNDLE_JSON as BUNDLE_JSON
+
 SCHEMA_VERSION = 1
 _DAMAGED = "; the bundle is damaged or was not built by pack"
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .layout import FILES_LIST as FILES_LIST
 from .sums import sha256_file
-
-FILES_LIST = ".pack/files"
 
 # A file's sha256 from its path and lstat result.
 Digest = Callable[[Path, os.stat_result], str]
