@@ -14,7 +14,7 @@ from packaging import tags
 
 from .errors import ConfigError
 
-OS = Literal["linux", "darwin"]
+OS = Literal["linux", "darwin", "windows"]
 Libc = Literal["gnu", "musl", "none"]
 
 KNOWN_TRIPLES = (
@@ -55,8 +55,11 @@ class Target:
 
     @property
     def os(self) -> OS:
-        # parse_target refuses Windows triples, so every known triple is one of these two.
-        return "linux" if "-linux-" in self.triple else "darwin"
+        if "-linux-" in self.triple:
+            return "linux"
+        if self.triple.endswith("-apple-darwin"):
+            return "darwin"
+        return "windows"
 
     @property
     def libc(self) -> Libc:
@@ -210,8 +213,10 @@ def _platforms(target: Target, glibc: tuple[int, int] | None) -> list[str]:
         return [*expanded, f"linux_{arch}"]
     if target.os == "linux":
         return [f"musllinux_1_{m}_{arch}" for m in range(2, -1, -1)] + [f"linux_{arch}"]
-    mac_arch = "arm64" if arch == "aarch64" else "x86_64"
-    return list(tags.mac_platforms(DEFAULT_MACOS, mac_arch))
+    if target.os == "darwin":
+        mac_arch = "arm64" if arch == "aarch64" else "x86_64"
+        return list(tags.mac_platforms(DEFAULT_MACOS, mac_arch))
+    return ["win_amd64" if arch == "x86_64" else "win_arm64"]
 
 
 def supported_tags(
@@ -235,19 +240,22 @@ def marker_environment(
 ) -> dict[str, str]:
     """The PEP 508 environment of an interpreter `python_full` (e.g. "3.11.7") on `target`."""
     major_minor = ".".join(python_full.split(".")[:2])
+    sys_platform = {"linux": "linux", "darwin": "darwin", "windows": "win32"}[target.os]
     machine = target.arch
     if target.os == "darwin" and target.arch == "aarch64":
         machine = "arm64"
+    if target.os == "windows":
+        machine = "AMD64" if target.arch == "x86_64" else "ARM64"
     return {
         "implementation_name": "cpython",
         "implementation_version": python_full,
-        "os_name": "posix",
+        "os_name": "nt" if target.os == "windows" else "posix",
         "platform_machine": machine,
         "platform_python_implementation": "CPython",
         "platform_release": "",
-        "platform_system": {"linux": "Linux", "darwin": "Darwin"}[target.os],
+        "platform_system": {"linux": "Linux", "darwin": "Darwin", "windows": "Windows"}[target.os],
         "platform_version": "",
         "python_full_version": python_full,
         "python_version": major_minor,
-        "sys_platform": target.os,
+        "sys_platform": sys_platform,
     }
