@@ -39,7 +39,7 @@ from .bundle import (
     write_launchers,
 )
 from .channel import publish
-from .closure import check_installed, read_installed
+from .closure import check_installed
 from .config import PackConfig, read_pyproject
 from .context import Context
 from .crossplan import (
@@ -53,12 +53,13 @@ from .crossplan import (
     target_environment,
 )
 from .digests import STORE, DigestMemo
+from .distinfo import read_installed
 from .emulation import why_not_runnable
 from .envs import plan_environment, provision_layers
 from .errors import BuildError, ConfigError
 from .install import build_wheel
 from .launcher import EntryPoint, LauncherSettings
-from .lockfile import LockPlan, LockSource, find_lock
+from .locks import LockPlan, LockSource, find_lock
 from .manifest import BuildInfo, BundleManifest, LocalPackage, LockRef, PythonBuild
 from .manifest import EntryPoint as ManifestEntryPoint
 from .project import (

@@ -4,9 +4,6 @@ stub and metadata; then smoke-tested with its own interpreter before anything is
 
 from __future__ import annotations
 
-import configparser
-import csv
-import io
 import json
 import os
 import re
@@ -17,28 +14,20 @@ from pathlib import Path, PurePosixPath
 
 from ._fs import copy_tree
 from ._proc import run
-from .closure import InstalledDistribution
 from .context import Context
+from .distinfo import (
+    InstalledDistribution,
+    dist_info_name,
+    dist_info_project,
+    installed_files,
+    scripts,
+)
 from .errors import BuildError, ConfigError
 from .install import install_files
 from .launcher import EntryPoint, LauncherSettings, render_launcher
 from .resources import runtime_stub_package, template
 from .runtime import Runtime, compile_tree
 from .venv import scrub_install_records, site_packages
-
-
-def dist_info_name(wheel: Path) -> str:
-    """`<name>-<version>.dist-info` of a wheel file, as its own filename spells them."""
-    name, version = wheel.name.split("-")[:2]
-    return f"{name}-{version}.dist-info"
-
-
-def installed_files(site: Path, dist_info: str) -> list[Path]:
-    record = site / dist_info / "RECORD"
-    if not record.is_file():
-        return []
-    rows = csv.reader(io.StringIO(record.read_text(encoding="utf-8")))
-    return [(site / row[0]).resolve() for row in rows if row and not row[0].startswith("..")]
 
 
 def install_app_layer(
@@ -82,18 +71,11 @@ def discover_entry_points(
     """Every console (and GUI) script any installed distribution declares, and every other
     executable a distribution of `dists` installs into the venv's bin/ (ruff's binary)."""
     found: dict[str, EntryPoint] = {}
-    for ep_file in sorted(site.glob("*.dist-info/entry_points.txt")):
-        parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-        parser.optionxform = str  # type: ignore[assignment,method-assign]
-        parser.read_string(ep_file.read_text(encoding="utf-8"))
-        dist = ep_file.parent.name.split("-")[0]
-        for section in ("console_scripts", "gui_scripts"):
-            if parser.has_section(section):
-                for name, value in parser.items(section):
-                    try:
-                        found.setdefault(name, EntryPoint.parse(name, value, dist))
-                    except ValueError as exc:
-                        raise BuildError(f"{ep_file}: [{section}] {name}: {exc}") from exc
+    for ep_file, dist, section, name, value in scripts(site):
+        try:
+            found.setdefault(name, EntryPoint.parse(name, value, dist))
+        except ValueError as exc:
+            raise BuildError(f"{ep_file}: [{section}] {name}: {exc}") from exc
     venv = site.parents[2]
     for installed in dists:
         for file in installed.files:
@@ -103,7 +85,9 @@ def discover_entry_points(
             if not _PROGRAM.match(path.name) or path.name.startswith("python"):
                 continue
             if (venv / file).is_file() and os.access(venv / file, os.X_OK):
-                found[path.name] = EntryPoint.program(path.name, installed.dist_info.split("-")[0])
+                found[path.name] = EntryPoint.program(
+                    path.name, dist_info_project(installed.dist_info)
+                )
     return found
 
 

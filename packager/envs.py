@@ -22,7 +22,7 @@ from .context import Context
 from .crossplan import TargetEnvironment, target_environment, unusable_error, unusable_packages
 from .errors import BuildError
 from .install import install_files, uv_bin
-from .lockfile import LockPlan, LockSource, plan_lock
+from .locks import LockPlan, LockSource, plan_lock
 from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
 from .targets import Target

@@ -4,8 +4,6 @@ in site-packages by its RECORD, the rest). The figures add up to the unpacked si
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import posixpath
 import re
@@ -16,6 +14,7 @@ from typing import Any
 from pack_runtime.layout import BUNDLE_JSON, PYTHON, SBOM_FILE, VENV
 
 from .archive import Format, format_of, read_bundle
+from .distinfo import record_rows
 from .manifest import BundleManifest
 
 _SITE = re.compile(rf"^{re.escape(VENV)}/lib/python[^/]+/site-packages/")
@@ -151,7 +150,7 @@ def _count_components(data: bytes) -> int:
 def _dist_from_record(site: str, info_name: str, record: bytes) -> _Dist:
     name, _, version = info_name.partition("-")
     dist = _Dist(name, version)
-    for row in csv.reader(io.StringIO(record.decode("utf-8", errors="replace"))):
+    for row in record_rows(record.decode("utf-8", errors="replace")):
         if row and row[0]:
             # RECORD paths are relative to site-packages; scripts reach out with `../../../bin`.
             dist.paths.add(posixpath.normpath(posixpath.join(site, row[0])))

@@ -1,4 +1,4 @@
-"""Everything pack asks of uv (the one installer): export is in lockfile; here, building the
+"""Everything pack asks of uv (the one installer): export is in locks.uvlock; here, building the
 project's wheel, installing verified local files into a venv with no resolution, and pinning a
 project's build requirements for a wheelhouse."""
 

@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .errors import ConfigError, LockError
-from .lockfile import LockPlan
+from .locks import LockPlan
 from .requires_python import excluded
 
 

@@ -20,7 +20,7 @@ from .envs import Layers, plan_environment, provision_layers
 from .errors import ConfigError
 from .install import build_wheel, install_files
 from .launcher import EntryPoint, python_code
-from .lockfile import find_lock
+from .locks import find_lock
 from .targets import host_target
 from .venv import create_venv, site_packages
 

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.markers import InvalidMarker
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -23,6 +21,8 @@ from pack_runtime.sbom import SBOM_FILE as SBOM_FILE
 from pack_runtime.sums import sha256_file
 
 from . import __version__
+from .distinfo import InstalledDistribution, read_installed
+from .distinfo import dependency_graph as distinfo_graph
 from .errors import BuildError, ChecksumError
 
 if TYPE_CHECKING:
@@ -93,22 +93,11 @@ def read_distributions(
     `hashes` gives the sha256 of the file each one was installed from."""
     site = root / site_rel
     out: list[Distribution] = []
-    for info in sorted(site.glob("*.dist-info")):
-        meta_file = info / "METADATA"
-        try:
-            raw, _ = parse_email(meta_file.read_bytes())
-        except OSError as exc:
-            raise BuildError(f"{meta_file}: cannot be read ({exc.strerror})") from exc
-        name, version = raw.get("name"), raw.get("version")
-        if not name or not version:
-            raise BuildError(
-                f"{meta_file}: no Name or Version; the distribution is damaged, rebuild its wheel"
-            )
-        classifiers = raw.get("classifiers") or []
+    for dist in read_installed(site, root):
+        info = site / dist.dist_info
         names = tuple(
             c.removeprefix("License :: ").removeprefix("OSI Approved :: ")
-            for c in classifiers
-            if c.startswith("License :: ")
+            for c in dist.license_classifiers
         )
         sboms = tuple(
             EmbeddedSbom(f"{site_rel}/{p.relative_to(site).as_posix()}", sha256_file(p))
@@ -117,68 +106,62 @@ def read_distributions(
         )
         out.append(
             Distribution(
-                name=name,
-                version=version,
-                sha256=hashes.get(canonicalize_name(name), ""),
-                license_expression=raw.get("license_expression") or None,
+                name=dist.display_name,
+                version=dist.version,
+                sha256=hashes.get(dist.name, ""),
+                license_expression=dist.license_expression,
                 license_names=names,
-                requires_dist=tuple(raw.get("requires_dist") or ()),
+                requires_dist=dist.requires_dist,
                 sboms=sboms,
             )
         )
     return tuple(sorted(out, key=lambda d: d.key))
 
 
-def _requirements(lines: Iterable[str], where: str) -> list[Requirement]:
+def _requirements(lines: Iterable[str], where: str) -> tuple[Requirement, ...]:
     out = []
     for line in lines:
         try:
             out.append(Requirement(line))
         except InvalidRequirement as exc:
             raise BuildError(f"{where}: Requires-Dist {line!r} is not valid ({exc})") from exc
-    return out
+    return tuple(out)
 
 
 def dependency_graph(plan: SbomPlan) -> dict[str, tuple[NormalizedName, ...]]:
     """Edges from the app (key "") and each distribution to the installed distributions its
     `Requires-Dist` names for the target: markers evaluated in the target's environment,
     with the extras that others (or the build's configuration) asked of it."""
-    dists = {d.key: d for d in plan.distributions}
-    reqs: dict[str, list[Requirement]] = {
-        d.key: _requirements(d.requires_dist, f"{d.name} {d.version}") for d in dists.values()
-    }
-    root_key = plan.app_distribution or ""
+
+    def node(
+        key: NormalizedName, name: str, version: str, requires: Iterable[str], where: str
+    ) -> InstalledDistribution:
+        return InstalledDistribution(
+            name=key,
+            display_name=name,
+            version=version,
+            requires=_requirements(requires, where),
+            requires_python=None,
+            dist_info="",
+        )
+
+    nodes = [
+        node(d.key, d.name, d.version, d.requires_dist, f"{d.name} {d.version}")
+        for d in plan.distributions
+    ]
+    # Without a wheel of its own, the app is a node of its [project] dependencies keyed "".
+    root_key = plan.app_distribution or NormalizedName("")
     if plan.app_distribution is None:
-        reqs[""] = _requirements(plan.app_requires, f"{plan.name}: [project] dependencies")
-    wanted: dict[str, set[str]] = {key: {""} for key in reqs}
-    wanted[root_key] |= {canonicalize_name(e) for e in plan.extras}
-    edges: dict[str, set[NormalizedName]] = {key: set() for key in reqs}
-    changed = True
-    while changed:  # extras requested of a distribution can enable more of its requirements
-        changed = False
-        for key, requirements in reqs.items():
-            for req in requirements:
-                dep = canonicalize_name(req.name)
-                if dep not in dists or not _applies(req, wanted[key], plan.environment):
-                    continue
-                new_extras = {canonicalize_name(e) for e in req.extras} - wanted[dep]
-                if dep not in edges[key] or new_extras:
-                    edges[key].add(dep)
-                    wanted[dep] |= new_extras
-                    changed = True
+        where = f"{plan.name}: [project] dependencies"
+        nodes.append(node(root_key, plan.name, plan.version, plan.app_requires, where))
+    edges: dict[str, set[NormalizedName]] = {node.name: set() for node in nodes}
+    for dep in distinfo_graph(nodes, plan.environment, {root_key: plan.extras}):
+        if dep.installed is not None:
+            edges[dep.requirer].add(dep.installed.name)
     graph = {key: tuple(sorted(deps)) for key, deps in edges.items()}
     if plan.app_distribution is not None:
         graph[""] = graph.pop(plan.app_distribution)
     return graph
-
-
-def _applies(req: Requirement, extras: set[str], environment: Mapping[str, str]) -> bool:
-    if req.marker is None:
-        return True
-    try:
-        return any(req.marker.evaluate({**environment, "extra": e}) for e in sorted(extras))
-    except InvalidMarker:
-        return False
 
 
 def render(plan: SbomPlan) -> bytes:

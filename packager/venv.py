@@ -4,11 +4,10 @@ paths and install times."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from ._fs import atomic_write_text
+from .distinfo import dist_infos, remove_recorded
 from .runtime import Runtime
 
 
@@ -44,19 +43,10 @@ def scrub_install_records(site: Path) -> list[str]:
     RECORD, so installed files say nothing of where or when they were built. Returns the
     dists touched."""
     touched: list[str] = []
-    for dist_info in sorted(site.glob("*.dist-info")):
+    for dist_info in dist_infos(site):
         present = [name for name in _SCRUBBED if (dist_info / name).exists()]
         if not present:
             continue
-        for name in present:
-            (dist_info / name).unlink()
+        remove_recorded(dist_info, present)
         touched.append(dist_info.name)
-        record = dist_info / "RECORD"
-        if record.is_file():
-            drop = {f"{dist_info.name}/{name}" for name in present}
-            rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
-            keep = [r for r in rows if r and r[0] not in drop]
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerows(keep)
-            atomic_write_text(record, buf.getvalue())
     return touched

@@ -19,9 +19,10 @@ from .crossplan import TargetEnvironment, target_environment, uv_platform
 from .envs import plan_environment
 from .errors import ChecksumError, ConfigError
 from .install import compile_build_requirements
-from .lockfile import LockPlan, LockSource, find_lock
+from .locks import LockPlan, LockSource, find_lock
+from .locks.index import lookup_files
+from .locks.requirements import parse_requirements, plan_requirements
 from .pythons import InterpreterArchive
-from .requirements import lookup_files, parse_requirements, plan_requirements
 from .targets import Target, parse_target
 from .wheels import obtain_all
 
@@ -107,7 +108,7 @@ def _build_plan(
             source,
             environment=env.markers,
             tags=env.tags,
-            files_for=lookup_files(ctx, rf),
+            files_for=lookup_files(ctx, rf.index_urls, rf.find_links),
         )
 
 

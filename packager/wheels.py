@@ -12,7 +12,7 @@ from . import cache as cache_mod
 from ._fs import remove_tree, sha256_file, staged_file
 from .context import Context
 from .errors import ChecksumError, NetworkError
-from .lockfile import Artifact
+from .locks import Artifact
 
 
 def cached_path(ctx: Context, artifact: Artifact) -> Path:

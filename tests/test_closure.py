@@ -1,55 +1,21 @@
-"""Installed distributions read from a venv, their dependency graph for a target, the gaps
-`pip check` would report, and paths two distributions both install."""
+"""The gaps `pip check` would report in an assembled venv, and paths two distributions both
+install."""
 
 from __future__ import annotations
 
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
-from packager.closure import (
-    check_installed,
-    dependency_graph,
-    overlaps,
-    read_installed,
-    unsatisfied,
-)
+from packager.closure import check_installed, overlaps, unsatisfied
+from packager.distinfo import read_installed
 from packager.errors import BuildError
 from packager.targets import Target, marker_environment
+from tests.helpers.distinfo import site as site
+from tests.helpers.distinfo import write_dist as _dist
 
 LINUX = marker_environment(Target("x86_64-unknown-linux-gnu"), "3.11.7")
 WINDOWS = marker_environment(Target("x86_64-pc-windows-msvc"), "3.11.7")
-
-
-def _dist(site: Path, name: str, version: str, *requires: str, files: tuple[str, ...] = ()) -> None:
-    info = site / f"{name}-{version}.dist-info"
-    info.mkdir(parents=True)
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    lines += [f"Requires-Dist: {r}" for r in requires]
-    (info / "METADATA").write_text("\n".join(lines) + "\n\n")
-    record = [*files, f"{name}-{version}.dist-info/METADATA,,"]
-    (info / "RECORD").write_text("\n".join(r if "," in r else f"{r},," for r in record) + "\n")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    path = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
-    path.mkdir(parents=True)
-    return path
-
-
-def test_the_graph_of_this_test_venv() -> None:
-    """A real venv (the one running the tests): httpx needs httpcore, and nothing is missing."""
-    site = Path(sysconfig.get_paths()["purelib"])
-    dists = read_installed(site, Path(sys.prefix))
-    names = {d.name for d in dists}
-    assert {"httpx", "httpcore", "packaging"} <= names
-    edges = {(d.requirer, d.requirement.name) for d in dependency_graph(dists, LINUX)}
-    assert ("httpx", "httpcore") in edges
-    httpx = next(d for d in dists if d.name == "httpx")
-    assert any(f.startswith("lib/python3") and f.endswith("httpx/__init__.py") for f in httpx.files)
 
 
 def test_markers_are_evaluated_for_the_target(site: Path) -> None:
@@ -90,15 +56,3 @@ def test_paths_installed_twice(site: Path) -> None:
     assert str(err.value).startswith(
         "venv/bin/tool is installed by both alpha 0.1.0 and beta 0.2.0"
     )
-
-
-def test_unreadable_metadata_is_a_build_error_naming_the_file(site: Path) -> None:
-    info = site / "broken-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\n\n")
-    with pytest.raises(BuildError) as err:
-        read_installed(site)
-    assert str(err.value) == f"{info}/METADATA has no Name or no Version"
-    (info / "METADATA").write_text("Name: broken\nVersion: 1.0\nRequires-Dist: six >>> 1\n\n")
-    with pytest.raises(BuildError, match=r"Requires-Dist 'six >>> 1' is invalid"):
-        read_installed(site)

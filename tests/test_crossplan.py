@@ -24,7 +24,7 @@ from packager.crossplan import (
 from packager.envs import plan_environment
 from packager.errors import ConfigError, LockError
 from packager.install import uv_bin
-from packager.lockfile import find_lock
+from packager.locks import find_lock
 from packager.pythons.asset import describe
 from packager.targets import KNOWN_TRIPLES, Target, host_target
 from tests.helpers.bundles import run_pack

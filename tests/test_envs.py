@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packager import cache as cache_mod
 from packager.envs import env_key
-from packager.lockfile import Artifact, LockPlan, LockSource
+from packager.locks import Artifact, LockPlan, LockSource
 from packager.pythons import InterpreterArchive
 from packager.runtime import Runtime
 from packager.targets import Target

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from packager.context import Context
-from packager.lockfile import Artifact
+from packager.locks import Artifact
 from packager.wheels import obtain
 from tests.helpers.bundles import APPS
 

@@ -15,8 +15,8 @@ import pytest
 from packager.context import Context
 from packager.errors import ConfigError, LockError, NetworkError
 from packager.install import uv_bin
-from packager.lockfile import LockPlan, find_lock, plan_lock
-from packager.requirements import parse_requirements
+from packager.locks import LockPlan, find_lock, plan_lock
+from packager.locks.requirements import parse_requirements
 from packager.targets import Target, marker_environment, supported_tags
 from tests.helpers.bundles import APPS
 

@@ -4,43 +4,34 @@ without resolution; each pin is matched, through the package index (or, offline,
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, create_compatible_tags_selector
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
-from . import cache as cache_mod
-from ._fs import atomic_write_text, sha256_file
-from .context import Context
-from .errors import LockError, NetworkError
-from .lockfile import (
+from ..errors import ConfigError, LockError, NetworkError
+from .index import PYPI, IndexFile, lookup_files
+from .model import (
     Artifact,
     ArtifactKind,
     LocalDirectory,
     LockPlan,
+    LockRequest,
     LockSource,
     check_directory,
 )
 
-PYPI = "https://pypi.org/simple"
+if TYPE_CHECKING:
+    pass
 
 _REGENERATE = (
     "regenerate it with `uv pip compile --generate-hashes` "
@@ -90,15 +81,6 @@ class RequirementsFile:
     index_urls: tuple[str, ...]  # --index-url (PyPI by default), then --extra-index-url
     find_links: tuple[Path, ...]  # -f/--find-links directories, relative to the file
     directories: tuple[LocalLine, ...] = ()
-
-
-@dataclass(frozen=True)
-class IndexFile:
-    """A file the index (or a local directory) offers for a pin, with its sha256."""
-
-    filename: str
-    url: str | None
-    sha256: str
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -291,132 +273,6 @@ def _pinned(line: str, where: str, number: int, *, allow_unhashed: bool) -> Pinn
     return Pinned(name, version, frozenset(hashes), req.marker, number)
 
 
-def _same_release(filename: str, name: str, version: str) -> bool:
-    try:
-        if filename.endswith(".whl"):
-            fname, fversion = parse_wheel_filename(filename)[:2]
-        else:
-            fname, fversion = parse_sdist_filename(filename)
-        return fname == name and fversion == Version(version)
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return False
-
-
-class _Links(HTMLParser):
-    """The anchors of a PEP 503 simple index page: (href, text)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[tuple[str, str]] = []
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._href = dict(attrs).get("href")
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            self.links.append((self._href, "".join(self._text).strip()))
-            self._href = None
-
-
-def _from_index(ctx: Context, pin: Pinned, rf: RequirementsFile) -> list[IndexFile]:
-    from .download import NotFoundError, fetch_bytes  # httpx only when the index is read
-
-    found: list[IndexFile] = []
-    for base in rf.index_urls:
-        page_url = f"{base}/{pin.name}/"
-        try:
-            page = fetch_bytes(ctx, page_url, label=f"index page of {pin.name}")
-        except NotFoundError:
-            continue
-        parser = _Links()
-        parser.feed(page.decode("utf-8", errors="replace"))
-        for href, text in parser.links:
-            url = urljoin(page_url, href)
-            parts = urlsplit(url)
-            filename = text or unquote(parts.path.rsplit("/", 1)[-1])
-            digest = re.fullmatch(r"sha256=([0-9a-fA-F]{64})", parts.fragment)
-            if digest is None or not _same_release(filename, pin.name, pin.version):
-                continue
-            sha = digest[1].lower()
-            if pin.hashes and sha not in pin.hashes:
-                continue
-            found.append(IndexFile(filename, parts._replace(fragment="").geturl(), sha))
-        if found:
-            break
-    return found
-
-
-def _from_local(ctx: Context, pin: Pinned, find_links: Sequence[Path]) -> list[IndexFile]:
-    """Files for `pin` already in the cache (by the digests the line lists) or in a
-    --find-links directory: what an offline build can plan from."""
-    found: dict[str, IndexFile] = {}
-    store = cache_mod.Cache(ctx.cache_dir)
-    for sha in sorted(pin.hashes):
-        entry = store.entry(cache_mod.WHEELS, sha)
-        if entry.is_dir():
-            for f in sorted(entry.iterdir()):
-                if f.is_file() and not f.name.startswith("."):
-                    found[sha] = IndexFile(f.name, None, sha)
-    for directory in find_links:
-        if not directory.is_dir():
-            continue
-        for f in sorted(directory.iterdir()):
-            if f.is_file() and _same_release(f.name, pin.name, pin.version):
-                sha = sha256_file(f)
-                if (not pin.hashes or sha in pin.hashes) and sha not in found:
-                    found[sha] = IndexFile(f.name, None, sha)
-    return list(found.values())
-
-
-def lookup_files(
-    ctx: Context, rf: RequirementsFile, find_links: Sequence[Path] = ()
-) -> Callable[[Pinned], list[IndexFile]]:
-    """A lookup from a pin to its files. What an index once listed for a pin is kept in the
-    cache (`index/<key>/files.json`), so warm and offline builds plan the same way without
-    asking again; offline with nothing kept, the cache and --find-links are searched."""
-    store = cache_mod.Cache(ctx.cache_dir)
-    links = [*rf.find_links, *find_links]
-
-    def lookup(pin: Pinned) -> list[IndexFile]:
-        key = cache_mod.cache_key(
-            {
-                "indexes": list(rf.index_urls),
-                "name": pin.name,
-                "version": pin.version,
-                "hashes": sorted(pin.hashes),
-            }
-        )
-        entry = store.entry(cache_mod.INDEX, key)
-        listing = entry / "files.json"
-        if store.is_provisioned(entry) and listing.is_file():
-            cache_mod.touch_used(entry)
-            return [IndexFile(**f) for f in json.loads(listing.read_text())]
-        if ctx.offline or not rf.index_urls:
-            return _from_local(ctx, pin, links)
-        files = _from_index(ctx, pin, rf)
-        if not files:
-            return _from_local(ctx, pin, links)
-
-        def build(tmp: Path) -> None:
-            atomic_write_text(
-                tmp / "files.json",
-                json.dumps([asdict(f) for f in files], indent=1, sort_keys=True) + "\n",
-            )
-
-        cache_mod.provision(entry, build)
-        return files
-
-    return lookup
-
-
 def plan_requirements(
     rf: RequirementsFile,
     source: LockSource,
@@ -484,9 +340,28 @@ def plan_requirements(
                 sha256=best.sha256,
             )
         )
-    return LockPlan(
-        source=source,
-        artifacts=tuple(sorted(artifacts, key=lambda a: a.name)),
-        directories=tuple(sorted(directories, key=lambda d: d.name)),
-        project_listed=project_listed,
+    return LockPlan.of(source, artifacts, directories, project_listed)
+
+
+def plan_requirements_file(source: LockSource, request: LockRequest) -> LockPlan:
+    """Read the requirements file of `source` and plan it for one target; its pins are matched
+    to files through the index, the cache or `find_links` (which needs `ctx`)."""
+    extras, groups, ctx = request.extras, request.groups, request.ctx
+    if extras or groups:
+        raise ConfigError(
+            f"{source.path}: extras and groups ({', '.join([*extras, *groups])}) select "
+            "from a uv.lock or pylock.toml; a requirements file is already the whole "
+            "closure: drop --extra/--group or lock with uv"
+        )
+    if ctx is None:
+        raise LockError(f"{source.path}: planning a requirements file needs a context")
+    rf = parse_requirements(source.path, allow_unhashed=request.allow_unhashed)
+    return plan_requirements(
+        rf,
+        source,
+        environment=request.environment,
+        tags=request.tags,
+        files_for=lookup_files(ctx, rf.index_urls, [*rf.find_links, *request.find_links]),
+        offline=ctx.offline,
+        project_dir=request.project_dir,
     )
