@@ -1,28 +1,20 @@
 """File-system primitives every writer goes through: atomic writes (temp file beside the
-target, then os.replace), hashing, and tree copies that can hard-link."""
+target, then os.replace), hashing (`sha256_file`, owned by pack_runtime.sums and re-exported
+here), and tree copies that can hard-link."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from pack_runtime.sums import sha256_file as sha256_file
+
 from .errors import PackError, disk_error
-
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._fs import remove_tree
-from .errors import ConfigError, PackError
+from .errors import ConfigError
 
 MARKER = ".provisioned"
 
@@ -133,25 +133,6 @@ def touch_used(entry: Path) -> None:
     the entry folder's for entries that are one verified file (wheels)."""
     with contextlib.suppress(OSError):
         os.utime(entry / MARKER if (entry / MARKER).exists() else entry)
-
-
-def require_provisioned(entry: Path, what: str) -> Path:
-    if not (entry / MARKER).is_file():
-        raise PackError(f"{what} is not in the cache at {entry}")
-    return entry
-
-
-@contextlib.contextmanager
-def ephemeral_root(parent: Path) -> Iterator[Path]:
-    """An empty directory laid out like a cache root, removed on exit: `--refresh`
-    provisions layers there so nothing cached is used or changed."""
-    parent.mkdir(parents=True, exist_ok=True)
-    path = parent / f".pack-refresh-{os.getpid()}-{time.monotonic_ns()}"
-    path.mkdir()
-    try:
-        yield path
-    finally:
-        remove_tree(path)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pack_runtime.layout import VENV
+
 from .distinfo import Dependency, InstalledDistribution, dependency_graph
 from .errors import BuildError
 
@@ -58,7 +60,7 @@ def check_installed(
         first = clashes[0]
         more = f" (and {len(clashes) - 1} more paths)" if len(clashes) > 1 else ""
         raise BuildError(
-            f"venv/{first.path} is installed by both {' and '.join(first.distributions)}{more}: "
+            f"{VENV}/{first.path} is installed by both {' and '.join(first.distributions)}{more}: "
             "the later install overwrote the other's file; keep only one of them (in the lock, the "
             "project's dependencies or local-extra-deps)"
         )

@@ -61,10 +61,6 @@ class PackConfig:
     update_signers: Path | None = None  # allowed_signers embedded for `self update`
     update_url: str | None = None  # the update channel embedded for `self update`
 
-    @property
-    def bundle_dirname(self) -> str:
-        return f"{self.name}-{self.version}"
-
 
 # key in [tool.pack] -> expected type description; the reader below enforces it.
 _KEYS = {

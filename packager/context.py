@@ -72,6 +72,5 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
 class Context:
     cache_dir: Path = field(default_factory=default_cache_dir)
     offline: bool = False
-    verbosity: int = 0
     reporter: Reporter = field(default_factory=NullReporter)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pack_runtime.filelist import sha256_of
+from pack_runtime.sums import sha256_file
 
 from ._fs import atomic_write_text
 
@@ -58,11 +58,11 @@ class DigestMemo:
     def __call__(self, path: Path, st: os.stat_result) -> str:
         store = self._store(path)
         if store is None:
-            return sha256_of(path)
+            return sha256_file(path)
         key = _key(st)
         digest = self._known[store].get(key)
         if digest is None:
-            digest = sha256_of(path)
+            digest = sha256_file(path)
         else:
             self.hits += 1
         self._seen[store][key] = digest

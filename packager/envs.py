@@ -13,6 +13,8 @@ from pathlib import Path
 
 from packaging.pylock import Pylock
 
+from pack_runtime.layout import Bundle
+
 from . import __version__
 from . import cache as cache_mod
 from .config import PackConfig
@@ -147,12 +149,13 @@ def provision_env(
 
     def build(tmp: Path) -> None:
         ctx.reporter.step(f"Installing {len(files)} locked packages")
-        (tmp / "python").symlink_to((builder or runtime).home)
-        venv = tmp / "venv"
+        laid_out = Bundle(tmp)  # python/ and venv/ as a bundle has them
+        laid_out.python_home.symlink_to((builder or runtime).home)
+        venv = laid_out.venv
         create_venv(venv, runtime)
         install_files(
             ctx,
-            venv / "bin" / "python",
+            laid_out.venv_python,
             files,
             what="installing the lock",
             python_platform=python_platform,
@@ -169,10 +172,10 @@ def provision_env(
         }
         (tmp / "env.json").write_text(json.dumps(info, indent=1) + "\n")
         ctx.reporter.step("Compiling dependencies")
-        compile_tree(venv / "bin" / "python", [site], venv, what="the locked packages")
+        compile_tree(laid_out.venv_python, [site], venv, what="the locked packages")
         if builder is not None:
-            (tmp / "python").unlink()
-            (tmp / "python").symlink_to(runtime.home)
+            laid_out.python_home.unlink()
+            laid_out.python_home.symlink_to(runtime.home)
 
     provisioned = cache_mod.provision(entry, build)
     return entry, provisioned

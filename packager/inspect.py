@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pack_runtime.layout import BUNDLE_JSON, PYTHON, SBOM_FILE, VENV
+
 from .archive import Format, format_of, read_bundle
 from .distinfo import record_rows
 from .manifest import BundleManifest
-from .sbom import SBOM_FILE
 
-_BUNDLE_JSON = ".pack/bundle.json"
-_SITE = re.compile(r"^venv/lib/python[^/]+/site-packages/")
+_SITE = re.compile(rf"^{re.escape(VENV)}/lib/python[^/]+/site-packages/")
 _PYC = re.compile(r"^(.*?)__pycache__/([^/.]+)\.[^/]+\.pyc$")
-_RECORD = re.compile(r"^(venv/lib/python[^/]+/site-packages)/([^/]+)\.dist-info/RECORD$")
+_RECORD = re.compile(
+    rf"^({re.escape(VENV)}/lib/python[^/]+/site-packages)/([^/]+)\.dist-info/RECORD$"
+)
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,14 @@ def inspect_bundle(source: Path) -> Inspection:
     dists: list[_Dist] = []
     manifest: BundleManifest | None = None
     sbom_components: int | None = None
-    wanted = {_BUNDLE_JSON, SBOM_FILE}
+    wanted = {BUNDLE_JSON, SBOM_FILE}
     for member in read_bundle(source, keep=lambda p: p in wanted or bool(_RECORD.match(p))):
         if member.kind == "file":
             sizes[member.path] = member.size
             if member.path == SBOM_FILE and member.data is not None:
                 sbom_components = _count_components(member.data)
-            elif member.path == _BUNDLE_JSON and member.data is not None:
-                manifest = BundleManifest.from_json(member.data, f"{source}: {_BUNDLE_JSON}")
+            elif member.path == BUNDLE_JSON and member.data is not None:
+                manifest = BundleManifest.from_json(member.data, f"{source}: {BUNDLE_JSON}")
             elif member.data is not None and (m := _RECORD.match(member.path)):
                 dists.append(_dist_from_record(m.group(1), m.group(2), member.data))
         elif member.kind == "link":
@@ -171,7 +173,7 @@ def _breakdown(sizes: dict[str, int], dists: list[_Dist]) -> SizeBreakdown:
     per_dist = [[0, 0] for _ in dists]
     runtime = unattributed = rest = 0
     for path, size in sizes.items():
-        if path.startswith("python/"):
+        if path.startswith(f"{PYTHON}/"):
             runtime += size
         elif (owner_index := owner.get(path)) is not None:
             per_dist[owner_index][0] += 1

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pack_runtime.layout import PYTHON
+
 from . import cache as cache_mod
 from ._proc import run
 from .context import Context
@@ -26,7 +28,7 @@ class Runtime:
 
     @property
     def home(self) -> Path:
-        return self.entry / "python"
+        return self.entry / PYTHON
 
     @property
     def exe(self) -> Path:
@@ -89,7 +91,7 @@ def provision_runtime(
     def build(tmp: Path) -> None:
         ctx.reporter.step(f"Unpacking {archive.filename}")
         safe_extract(archive.path, tmp)
-        home = tmp / "python"
+        home = tmp / PYTHON
         if not home.is_dir():
             raise BuildError(
                 f"{archive.filename}: no top-level python/ folder; pack needs an install_only "
@@ -103,7 +105,7 @@ def provision_runtime(
     provisioned = cache_mod.provision(entry, build)
     if provisioned:
         ctx.reporter.detail(f"runtime cached at {entry}")
-    exe, stdlib = _find_exe(entry / "python", archive)
+    exe, stdlib = _find_exe(entry / PYTHON, archive)
     return Runtime(
         entry=entry, archive=archive, exe_name=exe, stdlib_name=stdlib, provisioned=provisioned
     )

@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pack_runtime.sbom import SBOM_FILE as SBOM_FILE
+from pack_runtime.sums import sha256_file
 
 from . import __version__
 from .distinfo import InstalledDistribution, read_installed
@@ -99,7 +100,7 @@ def read_distributions(
             for c in dist.license_classifiers
         )
         sboms = tuple(
-            EmbeddedSbom(f"{site_rel}/{p.relative_to(site).as_posix()}", _sha256(p))
+            EmbeddedSbom(f"{site_rel}/{p.relative_to(site).as_posix()}", sha256_file(p))
             for p in sorted((info / _PEP770_DIR).rglob("*"))
             if p.is_file()
         )
@@ -115,10 +116,6 @@ def read_distributions(
             )
         )
     return tuple(sorted(out, key=lambda d: d.key))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _requirements(lines: Iterable[str], where: str) -> tuple[Requirement, ...]:
@@ -274,7 +271,7 @@ def _bom(plan: SbomPlan) -> Bom:
 
 def wheel_hashes(wheels: Sequence[Path]) -> dict[NormalizedName, str]:
     """The sha256 of wheels built or given for this bundle, by distribution name."""
-    return {canonicalize_name(w.name.split("-")[0]): _sha256(w) for w in wheels}
+    return {canonicalize_name(w.name.split("-")[0]): sha256_file(w) for w in wheels}
 
 
 def sidecar_path(archive: Path) -> Path:

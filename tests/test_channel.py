@@ -25,7 +25,8 @@ from pack_runtime.filelist import write_files_list
 from packager.channel import publish
 from packager.config import load_config
 from packager.errors import ConfigError
-from tests.test_runtime_stub import deploy, leftovers, stub
+from tests.helpers.stub import archive_of, deploy, leftovers, stub
+from tests.helpers.synthetic import runnable_bundle
 
 GOOD = Offer(
     name="demo",
@@ -196,10 +197,8 @@ def test_channel_flags_with_a_source_are_refused(tmp_path: Path, flag: str) -> N
 
 
 def test_signature_without_signers_is_refused(tmp_path: Path) -> None:
-    from tests.test_runtime_stub import archive_of, make_bundle
-
     d = deploy(tmp_path)
-    new = archive_of(make_bundle(tmp_path / "build", version="2.0"), tmp_path / "dist")
+    new = archive_of(runnable_bundle(tmp_path / "build", version="2.0"), tmp_path / "dist")
     r = stub(d.root, "update", str(new), "--signature", str(new) + ".sig", "--yes")
     assert (r.code, r.err.splitlines()[-1]) == (
         2,

@@ -8,7 +8,8 @@ import json
 import os
 from pathlib import Path
 
-from pack_runtime.filelist import scan_tree, sha256_of
+from pack_runtime.filelist import scan_tree
+from pack_runtime.sums import sha256_file
 from packager._fs import copy_tree
 from packager.digests import STORE, DigestMemo
 
@@ -40,7 +41,7 @@ def test_digests_are_remembered_per_inode_and_mtime(tmp_path: Path) -> None:
     memo.save()
     stored = json.loads((cache / "rt" / STORE).read_text())
     assert sorted(stored["files"].values()) == sorted(
-        sha256_of(first / p) for p in ("python/lib/os.py", "python/bin/python3")
+        sha256_file(first / p) for p in ("python/lib/os.py", "python/bin/python3")
     )
 
     # The next build links the same inodes: every layer file is a hit, the app is hashed.
@@ -57,7 +58,7 @@ def test_digests_are_remembered_per_inode_and_mtime(tmp_path: Path) -> None:
     os.utime(os_py, ns=(5, 5))
     memo = _memo(second, cache)
     entries = {e.path: e.sha256 for e in scan_tree(second, digest=memo)}
-    assert entries["python/lib/os.py"] == sha256_of(os_py)
+    assert entries["python/lib/os.py"] == sha256_file(os_py)
     assert memo.hits == 2
 
     # A copy (another inode) is hashed too.

@@ -7,6 +7,15 @@ import json
 
 import pytest
 
+from pack_runtime.bundleinfo import (
+    BUILD_FIELDS,
+    ENTRY_POINT_FIELDS,
+    FIELDS,
+    LOCAL_PACKAGE_FIELDS,
+    LOCK_FIELDS,
+    PYTHON_FIELDS,
+    BundleInfo,
+)
 from packager import __version__
 from packager.errors import ChecksumError
 from packager.manifest import SCHEMA_VERSION, BuildInfo, BundleManifest, EntryPoint, LocalPackage
@@ -127,3 +136,40 @@ def test_errors_name_the_field(data: bytes, message: str) -> None:
     with pytest.raises(ChecksumError) as err:
         BundleManifest.from_json(data, "m.json")
     assert str(err.value) == message
+
+
+def test_the_dataclasses_write_exactly_the_keys_the_schema_declares() -> None:
+    """pack_runtime.bundleinfo declares the schema once; what BundleManifest writes, and the
+    stub's static view of it, must name the same keys at every level."""
+    obj = json.loads(dataclasses.replace(example_manifest(), lock=None).to_json())
+    with_lock = json.loads(example_manifest().to_json())
+    local = LocalPackage("lib", "0.2.0", "packages/lib", "ef" * 32)
+    with_local = json.loads(
+        dataclasses.replace(example_manifest(), local_packages=(local,)).to_json()
+    )
+
+    assert set(obj) == {"schema", *FIELDS}
+    assert set(with_lock["lock"]) == set(LOCK_FIELDS)
+    assert set(obj["python"]) == set(PYTHON_FIELDS)
+    assert set(obj["build"]) == set(BUILD_FIELDS)
+    assert all(set(ep) == set(ENTRY_POINT_FIELDS) for ep in obj["entry_points"])
+    assert set(with_local["local_packages"][0]) == set(LOCAL_PACKAGE_FIELDS)
+    static = BundleInfo.__required_keys__ | BundleInfo.__optional_keys__
+    assert static == {"schema", *FIELDS}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"local_packages": None}, "m.json: local_packages must be a list, not None"),
+        ({"lock": {"path": "uv.lock"}}, "m.json: lock.format must be a string, not None"),
+        ({"isolated": "yes"}, "m.json: isolated must be true or false, not 'yes'"),
+        ({"entry_points": ["app"]}, "m.json: entry_points[0] must be dict, not 'app'"),
+        ({"local_packages": [{}]}, "m.json: local_packages[0].name must be a string, not None"),
+    ],
+)
+def test_every_declared_field_is_checked(change: dict[str, object], message: str) -> None:
+    obj = {**json.loads(example_manifest().to_json()), **change}
+    with pytest.raises(ChecksumError) as err:
+        BundleManifest.from_json(json.dumps(obj).encode(), "m.json")
+    assert str(err.value) == f"{message}; the bundle is damaged or was not built by pack"

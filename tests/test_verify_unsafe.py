@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from pack_runtime.filelist import write_files_list
-from tests.helpers.synthetic import SITE, TOP, make_bundle
-from tests.test_runtime_stub import make_bundle as make_runnable_bundle
-from tests.test_runtime_stub import stub
+from tests.helpers.stub import stub
+from tests.helpers.synthetic import SITE, TOP, make_bundle, runnable_bundle
 
 
 def setuid_interpreter(root: Path) -> str:
@@ -110,7 +109,7 @@ def test_an_unexpected_empty_directory_is_reported(tmp_path: Path) -> None:
 def test_self_verify_reports_what_no_bundle_may_hold(
     tmp_path: Path, tamper: Callable[[Path], str]
 ) -> None:
-    root = make_runnable_bundle(tmp_path)
+    root = runnable_bundle(tmp_path)
     line = _self_consistent(root, tamper)
     r = stub(root, "verify")
     assert r.code == 1
@@ -119,7 +118,7 @@ def test_self_verify_reports_what_no_bundle_may_hold(
 
 
 def test_self_verify_does_not_run_a_planted_pth(tmp_path: Path) -> None:
-    root = make_runnable_bundle(tmp_path)
+    root = runnable_bundle(tmp_path)
     marker = tmp_path / "ran"
     site = next((root / "venv/lib").glob("python3*/site-packages"))
     (site / "zz_planted.pth").write_text(f"import os; open({str(marker)!r}, 'w').close()\n")

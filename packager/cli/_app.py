@@ -115,7 +115,7 @@ class State:
         return self._console
 
     def context(self, *, offline: bool = False) -> Context:
-        return Context(offline=offline, verbosity=self.verbosity, reporter=self.console)
+        return Context(offline=offline, reporter=self.console)
 
 
 state = State()

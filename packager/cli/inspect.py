@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pack_runtime.layout import BIN, BUNDLE_JSON, PACK_DIR, PYTHON, SBOM_FILE, VENV
+
 from ._app import app, out
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ def render(result: Inspection) -> str:
     lines: list[str] = []
     m = result.manifest
     if m is None:
-        lines.append(f"{result.source}: no .pack/bundle.json (not built by pack?)")
+        lines.append(f"{result.source}: no {BUNDLE_JSON} (not built by pack?)")
     else:
         lines += [
             f"{m.name} {m.version} for {m.target}",
@@ -43,7 +45,7 @@ def render(result: Inspection) -> str:
             )
         if result.sbom_components is not None:
             lines.append(
-                f"  sbom       .pack/sbom.cdx.json, CycloneDX, {result.sbom_components} "
+                f"  sbom       {SBOM_FILE}, CycloneDX, {result.sbom_components} "
                 "components (pack sbom prints it)"
             )
         if m.update_signers:
@@ -69,13 +71,13 @@ def render(result: Inspection) -> str:
         return f"  {label:<{width}} {human_size(size):>10} {share} {files}".rstrip()
 
     lines += ["", f"{result.files} files, {result.links} symlinks, {result.folders} folders"]
-    lines.append(row("runtime (python/)", s.runtime))
+    lines.append(row(f"runtime ({PYTHON}/)", s.runtime))
     lines.append(row("site-packages", s.site_packages))
     for d in sorted(s.distributions, key=lambda d: (-d.size, d.name)):
         lines.append(row(f"  {d.name} {d.version}", d.size, f"{d.files} files"))
     if s.unattributed:
         lines.append(row("  (in no RECORD)", s.unattributed))
-    lines.append(row("rest (bin/, venv/, .pack/)", s.rest))
+    lines.append(row(f"rest ({BIN}/, {VENV}/, {PACK_DIR}/)", s.rest))
     lines.append(row("total unpacked", s.total))
     return "\n".join(lines)
 

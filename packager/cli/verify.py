@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pack_runtime.layout import FILES_LIST, SBOM_FILE
+
 from ..errors import ChecksumError
 from ._app import app, out
 
@@ -41,14 +43,13 @@ def render(result: VerifyResult) -> str:
     elif result.signature == "unchecked":
         lines.append(f"signature   {sig} not checked; pass --allowed-signers FILE to check it")
     if result.sbom == "ok":
-        lines.append(f"sbom        {result.source.name}.cdx.json matches .pack/sbom.cdx.json")
+        lines.append(f"sbom        {result.source.name}.cdx.json matches {SBOM_FILE}")
     elif result.sbom == "mismatch":
         lines.append(
-            f"sbom        {result.source.name}.cdx.json differs from the bundle's "
-            ".pack/sbom.cdx.json"
+            f"sbom        {result.source.name}.cdx.json differs from the bundle's {SBOM_FILE}"
         )
     if result.ok:
-        lines.append(f"ok: {result.checked} entries match .pack/files")
+        lines.append(f"ok: {result.checked} entries match {FILES_LIST}")
     return "\n".join(lines)
 
 

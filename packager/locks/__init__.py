@@ -5,12 +5,13 @@ This module finds the lock and dispatches to the module that owns its format."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.tags import Tag
+
+from pack_runtime.sums import sha256_file
 
 from ..errors import LockError
 from .model import (
@@ -78,9 +79,7 @@ def _source(path: Path) -> LockSource:
             f"{path}: unrecognised lock file name; use pylock.toml, pylock.<name>.toml, uv.lock "
             "or a hashed requirements .txt file"
         )
-    return LockSource(
-        path=path.absolute(), format=fmt, sha256=hashlib.sha256(path.read_bytes()).hexdigest()
-    )
+    return LockSource(path=path.absolute(), format=fmt, sha256=sha256_file(path))
 
 
 def plan_lock(

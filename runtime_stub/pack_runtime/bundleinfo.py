@@ -1,14 +1,17 @@
-"""Reading `.pack/bundle.json` inside a running bundle: a plain dict typed as BundleInfo, after
-checking the schema version. Standard library only; pack writes the file with
-packager.manifest, whose docs (docs/bundle-format.md) describe every field."""
+"""The `.pack/bundle.json` schema, declared once (FIELDS; BundleInfo is its static view), and
+reading the file inside a running bundle: a plain dict typed as BundleInfo, after checking
+the schema version and what the stub uses. Standard library only; pack writes and reads the
+file with packager.manifest, which checks every field here (check_fields); docs/bundle-format.md
+describes them."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, NamedTuple, TypedDict, cast
 
-BUNDLE_JSON = ".pack/bundle.json"
+from .layout import BUNDLE_JSON as BUNDLE_JSON
+
 SCHEMA_VERSION = 1
 _DAMAGED = "; the bundle is damaged or was not built by pack"
 
@@ -82,19 +85,135 @@ class BundleInfo(_Optional):
     build: BuildInfo
 
 
-_REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "name": str,
-    "version": str,
-    "target": str,
-    "python": dict,
-    "entry_points": list,
-    "env": dict,
-    "pack_version": str,
-    "build": dict,
+class Field(NamedTuple):
+    """One key of bundle.json. `kind`: "str", "int", "bool", "object" (with `fields`), "list"
+    (of objects with `fields`, else of strings) or "str-map". `absent`: "" when the key is
+    required, "ok" when it may be missing (keys older packs did not write), "or-null" when it
+    may also be null."""
+
+    kind: str
+    fields: dict[str, Field] | None = None
+    absent: str = ""
+
+
+PYTHON_FIELDS = {
+    "version": Field("str"),
+    "implementation": Field("str"),
+    "asset": Field("str"),
+    "sha256": Field("str"),
+    "tag": Field("str"),
+    "flavor": Field("str"),
+    "freethreaded": Field("bool"),
+}
+LOCK_FIELDS = {"path": Field("str"), "format": Field("str"), "sha256": Field("str")}
+ENTRY_POINT_FIELDS = {
+    "name": Field("str"),
+    "module": Field("str"),
+    "attr": Field("str", absent="or-null"),
+    "distribution": Field("str"),
+    "executable": Field("str", absent="or-null"),
+}
+LOCAL_PACKAGE_FIELDS = {
+    "name": Field("str"),
+    "version": Field("str"),
+    "path": Field("str"),
+    "sha256": Field("str"),
+}
+BUILD_FIELDS = {"source_date_epoch": Field("int"), "time": Field("str")}
+
+# Every key but `schema` (checked first, by parse_bundle_info), in the order pack checks them.
+FIELDS = {
+    "name": Field("str"),
+    "version": Field("str"),
+    "target": Field("str"),
+    "python": Field("object", PYTHON_FIELDS),
+    "lock": Field("object", LOCK_FIELDS, absent="or-null"),
+    "entry_points": Field("list", ENTRY_POINT_FIELDS),
+    "build": Field("object", BUILD_FIELDS),
+    "self_command": Field("str", absent="or-null"),
+    "env": Field("str-map"),
+    "prepend_path": Field("list"),
+    "isolated": Field("bool"),
+    "strip": Field("list"),
+    "allow_unhashed": Field("bool"),
+    "local_packages": Field("list", LOCAL_PACKAGE_FIELDS, absent="ok"),
+    "smoke_test": Field("str", absent="or-null"),
+    "update_signers": Field("list", absent="or-null"),
+    "update_url": Field("str", absent="or-null"),
+    "pack_version": Field("str"),
+}
+
+# What the stub itself reads, checked at every read; pack checks every field (check_fields).
+_STUB_REQUIRED = (
+    "name",
+    "version",
+    "target",
+    "python",
+    "entry_points",
+    "env",
+    "pack_version",
+    "build",
+)
+_STUB_OPTIONAL = ("update_signers", "update_url")
+_TYPES: dict[str, type] = {
+    "str": str,
+    "int": int,
+    "bool": bool,
+    "object": dict,
+    "list": list,
+    "str-map": dict,
+}
+_WHAT = {
+    "str": "a string",
+    "int": "an integer",
+    "bool": "true or false",
+    "object": "an object",
+    "list": "a list",
+    "str-map": "an object",
 }
 
 
-_OPTIONAL: dict[str, type] = {"update_signers": list, "update_url": str}
+def check_fields(obj: dict[str, Any], source: str, fields: dict[str, Field] = FIELDS) -> None:
+    """Check every field of a parsed bundle.json against the schema; errors name the exact
+    field (`python.sha256`, `entry_points[0].module`)."""
+    _check(obj, source, fields, "")
+
+
+def _check(obj: dict[str, Any], source: str, fields: dict[str, Field], at: str) -> None:
+    for key, spec in fields.items():
+        if spec.absent and key not in obj:
+            continue
+        value: Any = obj.get(key)
+        if value is None and spec.absent == "or-null":
+            continue
+        if not _is(value, _TYPES[spec.kind]):
+            raise BundleInfoError(
+                f"{source}: {at}{key} must be {_WHAT[spec.kind]}, not {value!r}{_DAMAGED}"
+            )
+        if spec.kind == "object" and spec.fields is not None:
+            _check(value, source, spec.fields, f"{at}{key}.")
+        elif spec.kind == "list":
+            item_kind: type = dict if spec.fields is not None else str
+            for i, item in enumerate(value):
+                if not _is(item, item_kind):
+                    raise BundleInfoError(
+                        f"{source}: {at}{key}[{i}] must be {item_kind.__name__}, "
+                        f"not {item!r}{_DAMAGED}"
+                    )
+                if spec.fields is not None:
+                    _check(item, source, spec.fields, f"{at}{key}[{i}].")
+        elif spec.kind == "str-map":
+            for k, v in value.items():
+                if not isinstance(v, str):
+                    raise BundleInfoError(
+                        f"{source}: {at}{key}.{k} must be a string, not {v!r}{_DAMAGED}"
+                    )
+
+
+def _is(value: Any, kind: type) -> bool:
+    # Without narrowing `value` (it stays Any for the checks that follow); JSON has no int
+    # that is a bool.
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
 def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
@@ -111,12 +230,12 @@ def parse_bundle_info(data: bytes, source: str = BUNDLE_JSON) -> BundleInfo:
             f"{source}: schema {schema!r} is not {SCHEMA_VERSION}, the only one this "
             "code reads; use the pack version that built the bundle"
         )
-    for key, kind in _REQUIRED.items():
-        if not isinstance(obj.get(key), kind):
+    for key in _STUB_REQUIRED:
+        if not isinstance(obj.get(key), _TYPES[FIELDS[key].kind]):
             raise BundleInfoError(f"{source}: {key!r} is missing or of the wrong type{_DAMAGED}")
-    for key, kind in _OPTIONAL.items():
-        value = obj.get(key)
-        if value is not None and not isinstance(value, kind):
+    for key in _STUB_OPTIONAL:
+        value: Any = obj.get(key)
+        if value is not None and not isinstance(value, _TYPES[FIELDS[key].kind]):
             raise BundleInfoError(f"{source}: {key!r} is of the wrong type{_DAMAGED}")
     signers = obj.get("update_signers") or []
     if not all(isinstance(line, str) for line in signers):

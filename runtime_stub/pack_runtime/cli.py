@@ -28,7 +28,7 @@ from .archive import Limits
 from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import RefusedError, StubError
 from .filelist import FileListError, verify_tree
-from .layout import Bundle
+from .layout import FILES_LIST, RUNTIME_DIR, Bundle
 
 # Set by the launcher (templates/self_dispatch.sh) before it runs the stub.
 ENV_ROOT = "PACK_BUNDLE_ROOT"
@@ -50,7 +50,7 @@ class Invocation:
     environ: Mapping[str, str]
 
     def launcher_path(self) -> str:
-        return str(self.bundle.root / "bin" / (self.launcher or "<app>"))
+        return str(self.bundle.launcher(self.launcher or "<app>"))
 
     def command_line(self, *words: str) -> str:
         """How the operator would run `self <words>` in this bundle."""
@@ -106,7 +106,7 @@ def _bundle_root(environ: Mapping[str, str]) -> Path:
     # Run without the launcher (`venv/bin/python -I -S .pack/runtime ...`): this file sits in
     # <root>/.pack/runtime/pack_runtime/.
     here = Path(__file__).resolve().parent
-    if here.parent.name == "runtime" and here.parent.parent.name == ".pack":
+    if (here.parent.parent.name, here.parent.name) == Path(RUNTIME_DIR).parts:
         return here.parent.parent.parent
     raise RefusedError(
         f"{ENV_ROOT} is not set and this stub is not inside a bundle; run it through the "
@@ -226,7 +226,7 @@ def main(
     args = list(sys.argv[1:] if argv is None else argv)
     launcher = env.get(ENV_LAUNCHER) or None
     self_command = env.get(ENV_SELF_COMMAND) or "self"
-    prog = f"{launcher} {self_command}" if launcher else "python -I -S .pack/runtime"
+    prog = f"{launcher} {self_command}" if launcher else f"python -I -S {RUNTIME_DIR}"
     debug = env.get(ENV_DEBUG, "") not in ("", "0")
 
     # `python` takes its arguments verbatim (`self python -c ...`, `self python -v`), which
@@ -405,16 +405,16 @@ def cmd_verify(inv: Invocation, con: Console) -> int:
         for path in paths:
             con.print(f"{label:<10} {path}")
     if report.ok:
-        con.print(f"ok: {root} matches .pack/files")
+        con.print(f"ok: {root} matches {FILES_LIST}")
         return 0
-    con.note(f"{root} differs from .pack/files: {update_mod.summarize(report)}")
+    con.note(f"{root} differs from {FILES_LIST}: {update_mod.summarize(report)}")
     return EXIT_DIFFERS
 
 
 def cmd_packages(inv: Invocation, con: Console, *, as_json: bool) -> int:
     site = inv.bundle.site_packages()
     if not site:
-        raise StubError(f"{inv.bundle.root / 'venv' / 'lib'} has no python3*/site-packages")
+        raise StubError(f"{inv.bundle.venv / 'lib'} has no python3*/site-packages")
     dists = packages_mod.installed(site)
     if as_json:
         con.print(json.dumps([{"name": d.name, "version": d.version} for d in dists], indent=2))

@@ -6,7 +6,6 @@ list at build time and to verify archives."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
@@ -15,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-FILES_LIST = ".pack/files"
-_CHUNK = 1 << 20
+from .layout import FILES_LIST as FILES_LIST
+from .sums import sha256_file
 
 # A file's sha256 from its path and lstat result.
 Digest = Callable[[Path, os.stat_result], str]
@@ -106,16 +105,6 @@ def mode_of(st_mode: int) -> str:
     return "755" if st_mode & 0o111 else "644"
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        chunk = f.read(_CHUNK)
-        while chunk:
-            h.update(chunk)
-            chunk = f.read(_CHUNK)
-    return h.hexdigest()
-
-
 def scan_tree(
     root: Path, unsafe: list[str] | None = None, *, digest: Digest | None = None
 ) -> list[Entry]:
@@ -124,7 +113,7 @@ def scan_tree(
     `unsafe_reason` finds is appended to it (and entries of other kinds are listed as
     "other") instead of being an error. `digest(path, stat)` gives a file's sha256 (default:
     read and hash it; the build passes one that remembers unchanged files)."""
-    hash_file = digest or (lambda path, st: sha256_of(path))
+    hash_file = digest or (lambda path, st: sha256_file(path))
     root = Path(root)
     real_root = Path(os.path.realpath(root))
     entries: list[Entry] = []

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import StubError
-
-SBOM_FILE = ".pack/sbom.cdx.json"
+from .layout import SBOM_FILE as SBOM_FILE
 
 
 def read_sbom(root: Path) -> bytes:

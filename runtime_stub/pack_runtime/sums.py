@@ -1,15 +1,32 @@
-"""sha256sum-format files (`<64 hex>  <file>` per line, `*` before the name for binary mode,
-or one bare digest): the one reader, for the stub's updates and pack's archives, interpreter
-archives and mirrors. Standard library only."""
+"""sha256 digests: of a file (the one helper, for the stub and for pack), and sha256sum-format
+files (`<64 hex>  <file>` per line, `*` before the name for binary mode, or one bare digest):
+the one reader, for the stub's updates and pack's archives, interpreter archives and mirrors.
+Standard library only."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 from typing import Optional
 
 _LINE = re.compile(r"^([0-9a-fA-F]{64})(?:[ \t]+\*?(.+))?$")
 
 Entry = tuple[str, Optional[str]]  # (lowercase digest, file name or None for a bare digest)
+
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of the file at `path`, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        chunk = f.read(_CHUNK)
+        while chunk:
+            h.update(chunk)
+            chunk = f.read(_CHUNK)
+    return h.hexdigest()
 
 
 class SumsError(ValueError):

@@ -17,7 +17,7 @@ from .bundleinfo import BundleInfo, BundleInfoError, read_bundle_info
 from .errors import DISK_ERRNOS, BrokenBundleError, DiskError, RefusedError, StubError
 from .fetch import check_digest_syntax, fetch, is_plain_http
 from .filelist import FileListError, Report, verify_tree
-from .layout import Bundle
+from .layout import FILES_LIST, Bundle
 from .signatures import check_update_signature
 
 SMOKE_TIMEOUT = 120.0
@@ -211,7 +211,7 @@ def _update_locked(
     report = _verify(candidate)
     if not report.ok:
         raise BrokenBundleError(
-            f"{source}: the unpacked bundle does not match its own .pack/files "
+            f"{source}: the unpacked bundle does not match its own {FILES_LIST} "
             f"({summarize(report)}); the archive was built wrong or altered"
         )
 

@@ -1,6 +1,9 @@
-"""Synthetic bundle trees with the real layout (bin/, python/, venv/ with a relative interpreter
-symlink and dist-infos with RECORDs, .pack/ with bundle.json and files), and archiving one in a
-fresh process with a chosen umask, TZ, LANG and thread count, for reproducibility tests.
+"""The synthetic-bundle factory: bundle trees with the real layout (bin/, python/, venv/ with a
+relative interpreter symlink and dist-infos with RECORDs, .pack/ with bundle.json and files),
+in two kinds sharing one skeleton: `make_bundle`, inert (a fake interpreter; for archives,
+inspection and verification), and `runnable_bundle` (a copied host interpreter, the real
+launcher and the real stub; for the stub's commands). And archiving an inert one in a fresh
+process with a chosen umask, TZ, LANG and thread count, for reproducibility tests.
 
 Usage: python -m tests.helpers.synthetic TREE DEST FORMAT THREADS [VARIANT]
 (builds the tree at TREE under the current umask, archives it as DEST, prints the sha256).
@@ -9,14 +12,19 @@ Usage: python -m tests.helpers.synthetic TREE DEST FORMAT THREADS [VARIANT]
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from pack_runtime.filelist import write_files_list
+from pack_runtime.layout import BUNDLE_JSON, PYVENV_CFG, Bundle
+from packager.launcher import Launchable as LauncherEntry
+from packager.launcher import LauncherSettings, render_launcher
 from packager.manifest import BuildInfo, BundleManifest, EntryPoint, LockRef, PythonBuild
 
 PY = "3.11"
@@ -24,6 +32,8 @@ SITE = f"venv/lib/python{PY}/site-packages"
 NAME, VERSION = "app", "1.0"
 TOP = f"{NAME}-{VERSION}"
 REPO = Path(__file__).resolve().parents[2]
+TARGET = "x86_64-unknown-linux-gnu"
+HOST_PY = Path(os.path.realpath(sys.executable))
 # Names the tests expect, kept beside the tree that holds them.
 UNICODE_FILE = f"{SITE}/app/d\u00e9j\u00e0_vu/\u65e5\u672c.txt"
 LONG_FILE = f"{SITE}/app/" + "deep/" * 25 + "file.txt"
@@ -33,7 +43,7 @@ def example_manifest(name: str = NAME, version: str = VERSION) -> BundleManifest
     return BundleManifest(
         name=name,
         version=version,
-        target="x86_64-unknown-linux-gnu",
+        target=TARGET,
         python=PythonBuild(
             version="3.11.7",
             implementation="cpython",
@@ -101,12 +111,8 @@ def make_bundle(root: Path, *, variant: str = "", files_list: bool = True) -> Pa
     (stdlib / "lib-dynload" / "_json.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF" * 50)
     (root / "python" / "include").mkdir()  # an empty folder must survive
 
-    venv = root / "venv"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "pyvenv.cfg").write_text("include-system-site-packages = false\nrelocatable = true\n")
-    (venv / "bin" / "python").symlink_to(f"../../python/bin/python{PY}")
-    site = root / SITE
-    site.mkdir(parents=True)
+    site = _venv(root, f"python{PY}", "include-system-site-packages = false\nrelocatable = true\n")
+    venv = Bundle(root).venv
     add_dist(
         site,
         "app",
@@ -124,13 +130,112 @@ def make_bundle(root: Path, *, variant: str = "", files_list: bool = True) -> Pa
     add_dist(site, "six", "1.16.0", {"six.py": b"# six\n" * 1000})
     (site / "_virtualenv.pth").write_text("")
 
-    runtime = root / ".pack" / "runtime" / "pack_runtime"
+    runtime = Bundle(root).runtime_dir / "pack_runtime"
     runtime.mkdir(parents=True)
     (runtime / "__init__.py").write_text('"""stub"""\n')
-    (root / ".pack" / "bundle.json").write_bytes(example_manifest().to_json())
+    _seal(root, example_manifest(), files_list=files_list)
+    return root
+
+
+def runnable_bundle(
+    parent: Path,
+    *,
+    name: str = "demo",
+    version: str = "1.0",
+    dirname: str | None = None,
+    python: Path = HOST_PY,
+    self_command: str = "self",
+    main_code: str | None = None,
+) -> Path:
+    """A bundle tree that runs, at `parent/<dirname or name-version>`. `python/bin/` holds a
+    copy of a host interpreter binary; pyvenv.cfg keeps `home` so that copy finds the host's
+    standard library (a real bundle carries its own and has no `home`)."""
+    root = parent / (dirname or f"{name}-{version}")
+    layout = Bundle(root)
+    minor = python.name.removeprefix("python")
+    (layout.python_home / "bin").mkdir(parents=True)
+    shutil.copy2(python, layout.python_home / "bin" / python.name)
+    site = _venv(
+        root, python.name, f"home = {python.parent}\ninclude-system-site-packages = false\n"
+    )
+    code = main_code or f"def main():\n    print({f'{name} {version}'!r})\n    return 0\n"
+    add_dist(site, name, version, {"demo_app.py": code.encode()})
+    add_dist(site, "six", "1.16.0", {"six.py": b"# six\n"})
+
+    launcher = layout.launcher("demo")
+    launcher.parent.mkdir()
+    launcher.write_bytes(
+        render_launcher(
+            LauncherEntry("demo", "demo_app", "main", name),
+            LauncherSettings(
+                name=name,
+                version=version,
+                self_command=self_command,
+                python_minor=(3, int(minor.split(".")[1])),
+            ),
+        )
+    )
+    launcher.chmod(0o755)
+
+    runtime = layout.runtime_dir
+    shutil.copytree(
+        REPO / "runtime_stub" / "pack_runtime",
+        runtime / "pack_runtime",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(REPO / "templates" / "runtime_main.py", runtime / "__main__.py")
+    # As the build does: precompiled, so running the bundle writes nothing into it.
+    subprocess.run(
+        [
+            python,
+            "-I",
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",
+            runtime,
+            site,
+        ],
+        check=True,
+    )
+    manifest = dataclasses.replace(
+        example_manifest(name, version),
+        python=PythonBuild(
+            version="{}.{}.{}".format(*sys.version_info[:3]),
+            implementation="cpython",
+            asset=f"cpython-3.11.7+20990101-{TARGET}-install_only.tar.gz",
+            sha256="ab" * 32,
+            tag="20990101",
+            flavor="install_only",
+        ),
+        lock=LockRef(path="uv.lock", format="uv", sha256="cd" * 32),
+        entry_points=(EntryPoint("demo", "demo_app", "main", name),),
+        self_command=self_command,
+        env={},
+        strip=(),
+    )
+    _seal(root, manifest)
+    return root
+
+
+def _venv(root: Path, interpreter: str, pyvenv_cfg: str) -> Path:
+    """`venv/` with its relative link to `python/bin/<interpreter>`; returns site-packages."""
+    layout = Bundle(root)
+    (layout.venv / "bin").mkdir(parents=True)
+    (root / PYVENV_CFG).write_text(pyvenv_cfg)
+    layout.venv_python.symlink_to(f"../../python/bin/{interpreter}")
+    minor = interpreter.removeprefix("python")
+    site = layout.venv / "lib" / f"python{minor}" / "site-packages"
+    site.mkdir(parents=True)
+    return site
+
+
+def _seal(root: Path, manifest: BundleManifest, *, files_list: bool = True) -> None:
+    """What the build writes last: bundle.json, then the file list of everything."""
+    (root / BUNDLE_JSON).write_bytes(manifest.to_json())
     if files_list:
         write_files_list(root)
-    return root
 
 
 def archive_in_subprocess(
