@@ -38,6 +38,7 @@ demo: build/python-archive.path
 	rm -rf "$$tmp"
 
 test: $(STAMP)
+	bash tools/system-deps.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
