@@ -125,7 +125,7 @@ class BuildPlan:
                     ep.module,
                     ep.attr or None,
                     ep.distribution,
-                    f"venv/bin/{ep.executable}" if ep.executable else None,
+                    ep.reference if ep.executable else None,
                 )
                 for ep in entry_points
             ),
