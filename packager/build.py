@@ -17,7 +17,6 @@ from pack_runtime.signatures import signature_path
 from . import workdirs
 from ._fs import atomic_write_bytes, remove_tree
 from .appwheels import AppWheels
-from .archive import SeparateLayer, WrittenArchive, sha256_sidecar, write_archive
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
@@ -29,6 +28,7 @@ from .bundle import (
     swap_in_runtime,
     write_launchers,
 )
+from .bundlearchive import SeparateLayer, WrittenArchive, sha256_sidecar, write_archive
 from .channel import publish
 from .closure import check_installed
 from .config import PackConfig, read_pyproject
