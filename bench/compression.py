@@ -25,7 +25,7 @@ RELEASE_LEVEL = 19
 _PACK_WRITER = """
 import sys
 from pathlib import Path
-from packager.archive import ArchiveOptions, write_archive
+from packager.bundlearchive import ArchiveOptions, write_archive
 tree, dest, level = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 write_archive(tree, dest, top=tree.name, options=ArchiveOptions(format="tar.zst", level=level))
 """

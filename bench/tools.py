@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packager.archive import default_level
+from packager.bundlearchive import default_level
 
 from .proc import BenchError, run
 from .workspace import REPO, Workspace, peer_pins

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pack_runtime.filelist import write_files_list
+from pack_runtime.layout import PYTHON, VENV, Bundle
 from pack_runtime.signatures import signature_path
 
 from . import workdirs
 from ._fs import atomic_write_bytes, remove_tree
 from .appwheels import AppWheels
-from .archive import SeparateLayer, WrittenArchive, sha256_sidecar, write_archive
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
@@ -28,6 +28,7 @@ from .bundle import (
     swap_in_runtime,
     write_launchers,
 )
+from .bundlearchive import SeparateLayer, WrittenArchive, sha256_sidecar, write_archive
 from .channel import publish
 from .closure import check_installed
 from .config import PackConfig, read_pyproject
@@ -43,7 +44,7 @@ from .locks import LockPlan
 from .manifest import BuildInfo
 from .plan import BuildPlan, PlanOptions, TargetBuild, plan_build
 from .runtime import Runtime
-from .sbom import SBOM_FILE, Interpreter, plan_for_bundle, sidecar_path
+from .sbom import Interpreter, plan_for_bundle, sidecar_path
 from .sbom import render as render_sbom
 from .signing import sign_archive
 from .strip import apply_strip
@@ -262,13 +263,14 @@ def _assemble(
     launched entry points and the SBOM."""
     cfg, tp = plan.cfg, tb.target
     runtime, env_entry = layers.runtime, layers.env
+    bundle, cached_env = Bundle(root), Bundle(env_entry)
     root.mkdir()
     ctx.reporter.step("Assembling the bundle")
-    stage_layers(root, runtime, env_entry / "venv", hardlink=True, builder=layers.builder)
-    install_app_layer(ctx, root / "venv", runtime, app_files, python_platform=tp.python_platform)
+    stage_layers(root, runtime, cached_env.venv, hardlink=True, builder=layers.builder)
+    install_app_layer(ctx, bundle.venv, runtime, app_files, python_platform=tp.python_platform)
 
-    site = site_packages(root / "venv", runtime)
-    installed = read_installed(site, root / "venv")
+    site = site_packages(bundle.venv, runtime)
+    installed = read_installed(site, bundle.venv)
     check_installed(installed, tp.env.markers, {cfg.name: cfg.extras})
     available = discover_entry_points(site, installed)
     entry_points = select_entry_points(
@@ -279,18 +281,18 @@ def _assemble(
     add_runtime_stub(root, runtime)
     swap_in_runtime(root, runtime, hardlink=True)
     if cfg.strip:
-        removed = apply_strip(root / "python", cfg.strip, runtime.stdlib_name)
+        removed = apply_strip(bundle.python_home, cfg.strip, runtime.stdlib_name)
         ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
     checked = check_bundle(root, tp.target)
     ctx.reporter.detail(f"{checked} binaries checked: all for {tp.target}")
     manifest = plan.manifest(tb, version, entry_points, smoke, apps.local_packages)
-    (root / ".pack").mkdir(exist_ok=True)
-    (root / ".pack" / "bundle.json").write_bytes(manifest.to_json())
+    bundle.pack_dir.mkdir(exist_ok=True)
+    bundle.bundle_json.write_bytes(manifest.to_json())
     app_wheel = app_files[0] if cfg.has_build_system and app_files else None
     sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, tb.lock, tp, plan.epoch)
-    (root / SBOM_FILE).write_bytes(sbom)
+    bundle.sbom.write_bytes(sbom)
     # Files linked from the cache are hashed once, not at every build.
-    memo = DigestMemo({root / "python": runtime.entry / STORE, root / "venv": env_entry / STORE})
+    memo = DigestMemo({bundle.python_home: runtime.entry / STORE, bundle.venv: env_entry / STORE})
     write_files_list(root, memo)
     memo.save()
     return entry_points, sbom
@@ -325,9 +327,9 @@ def _write_outputs(
         # The runtime and the locked packages are compressed apart and, unless --refresh, kept
         # in the cache: a rebuild only compresses what changed (the same bytes either way).
         layers=(
-            SeparateLayer("python", tp.archive.sha256, frames),
+            SeparateLayer(PYTHON, tp.archive.sha256, frames),
             SeparateLayer(
-                f"venv/{site_rel}", env_entry.name, frames, env_entry / "venv" / site_rel
+                f"{VENV}/{site_rel}", env_entry.name, frames, Bundle(env_entry).venv / site_rel
             ),
         ),
     )
@@ -391,7 +393,7 @@ def bundle_sbom(
     return render_sbom(
         plan_for_bundle(
             root=root,
-            site=site_packages(root / "venv", runtime),
+            site=site_packages(Bundle(root).venv, runtime),
             name=cfg.name,
             version=version,
             app_wheel=app_wheel,

@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
+from pack_runtime.layout import Bundle
+
 from ._fs import copy_tree
 from ._proc import run
 from .context import Context
@@ -154,14 +156,15 @@ def write_launchers(
 def add_runtime_stub(root: Path, runtime: Runtime) -> None:
     """`.pack/runtime/` = the stdlib-only `pack_runtime` package and a `__main__.py`, so the
     launcher can run `python -I -S .pack/runtime ...`; compiled like everything else."""
-    dest = root / ".pack" / "runtime"
+    bundle = Bundle(root)
+    dest = bundle.runtime_dir
     shutil.copytree(
         runtime_stub_package(),
         dest / "pack_runtime",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "py.typed"),
     )
     (dest / "__main__.py").write_text(template("runtime_main.py"), encoding="utf-8")
-    compile_tree(root / "venv" / "bin" / "python", [dest], root, what="the runtime stub")
+    compile_tree(bundle.venv_python, [dest], bundle.root, what="the runtime stub")
 
 
 def stage_layers(
@@ -173,11 +176,12 @@ def stage_layers(
     `builder` (a host interpreter of the same minor version, for a target this host cannot
     run), `python/` is a link to the builder until `swap_in_runtime`, so the app layer is
     installed and compiled by it."""
+    bundle = Bundle(root)
     if builder is None:
-        copy_tree(runtime.home, root / "python", hardlink=hardlink)
+        copy_tree(runtime.home, bundle.python_home, hardlink=hardlink)
     else:
-        (root / "python").symlink_to(builder.home)
-    copy_tree(env_venv, root / "venv", hardlink=hardlink)
+        bundle.python_home.symlink_to(builder.home)
+    copy_tree(env_venv, bundle.venv, hardlink=hardlink)
 
 
 def _install_targets(venv: Path, runtime: Runtime, files: Sequence[Path]) -> list[Path]:
@@ -230,9 +234,10 @@ def unshare(paths: Iterable[Path]) -> None:
 
 def swap_in_runtime(root: Path, runtime: Runtime, *, hardlink: bool) -> None:
     """Replace the builder standing in as `python/` (see stage_layers) by the target's."""
-    if (root / "python").is_symlink():
-        (root / "python").unlink()
-        copy_tree(runtime.home, root / "python", hardlink=hardlink)
+    python_home = Bundle(root).python_home
+    if python_home.is_symlink():
+        python_home.unlink()
+        copy_tree(runtime.home, python_home, hardlink=hardlink)
 
 
 # Arguments: `name=module:attr` (import, then look the attribute path up: it must be callable),
@@ -271,9 +276,10 @@ def smoke_test(root: Path, entry_points: Sequence[Launchable]) -> None:
     """Run the bundle's own interpreter: the venv must be recognised (sys.prefix is venv/,
     sys.base_prefix is python/), every entry point must resolve to its object (module
     imported, attribute found and callable) and every program must be executable."""
+    bundle = Bundle(root)
     args = [_smoke_arg(ep) for ep in entry_points]
     proc = run(
-        [root / "venv" / "bin" / "python", "-I", "-B", "-c", _SMOKE, *args],
+        [bundle.venv_python, "-I", "-B", "-c", _SMOKE, *args],
         what="the smoke test of the bundle",
         cwd=root,
         env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
@@ -284,7 +290,7 @@ def smoke_test(root: Path, entry_points: Sequence[Launchable]) -> None:
         raise BuildError(
             f"the smoke test printed no report: {proc.stdout!r} {proc.stderr!r}"
         ) from exc
-    venv, python = (root / "venv").resolve(), (root / "python").resolve()
+    venv, python = bundle.venv.resolve(), bundle.python_home.resolve()
     if Path(report["prefix"]).resolve() != venv or Path(report["base_prefix"]).resolve() != python:
         raise BuildError(
             f"smoke test: the bundled interpreter does not see its venv (sys.prefix="

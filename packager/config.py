@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 from .errors import ConfigError
 from .strip import check_strip_names, expand_strip
 
-# The output archive's formats: archive.py writes them, the configuration chooses one.
+# The output archive's formats: bundlearchive.py writes them, the configuration chooses one.
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pack_runtime.layout import BUNDLE_JSON, PYTHON, SBOM_FILE, VENV
 
-from .archive import Format, format_of, read_bundle
+from .bundlearchive import Format, format_of, read_bundle
 from .distinfo import record_rows
 from .manifest import BundleManifest
 

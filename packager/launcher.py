@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pack_runtime.layout import VENV, VENV_PYTHON
+
 from .resources import render, template
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -36,7 +38,7 @@ class Launchable:
     def reference(self) -> str:
         """`module:attr`, `module`, or `venv/bin/<program>`, as messages show it."""
         if self.executable:
-            return f"venv/bin/{self.executable}"
+            return f"{VENV}/bin/{self.executable}"
         return self.module + (f":{self.attr}" if self.attr else "")
 
     @classmethod
@@ -146,9 +148,9 @@ def render_launcher(ep: Launchable, settings: LauncherSettings) -> bytes:
             "SETUP": "\n".join(s for s in setup if s),
             "SELF": self_block,
             "COMMAND": (
-                f'"$root/venv/bin/{ep.executable}"'
+                f'"$root/{VENV}/bin/{ep.executable}"'
                 if ep.executable
-                else f'"$root/venv/bin/python" {flags} -c \'{python_code(ep)}\' "$0"'
+                else f'"$root/{VENV_PYTHON}" {flags} -c \'{python_code(ep)}\' "$0"'
             ),
         },
     )

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from .archive import ArchiveOptions, check_options, mtime_from_env
 from .bundle import check_own_scripts
+from .bundlearchive import ArchiveOptions, check_options, mtime_from_env
 from .config import PackConfig
 from .context import Context
 from .crossplan import (
@@ -125,7 +125,7 @@ class BuildPlan:
                     ep.module,
                     ep.attr or None,
                     ep.distribution,
-                    f"venv/bin/{ep.executable}" if ep.executable else None,
+                    ep.reference if ep.executable else None,
                 )
                 for ep in entry_points
             ),

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pack_runtime.layout import Bundle
+
 from .appwheels import local_extra_wheels, local_package_wheels
 from .bundle import discover_entry_points, select_entry_points
 from .config import PackConfig
@@ -40,10 +42,11 @@ def overlay_venv(root: Path, layers: Layers) -> Path:
     `root/python` -> the cached runtime), whose site-packages adds the cached environment's
     with `site.addsitedir` (so its .pth files work too). The environment's console scripts
     are copied, not linked: their relocatable shebangs then run this venv's python."""
-    (root / "python").symlink_to(layers.runtime.home)
-    venv = root / "venv"
+    overlay = Bundle(root)
+    overlay.python_home.symlink_to(layers.runtime.home)
+    venv = overlay.venv
     create_venv(venv, layers.runtime)
-    env_venv = layers.env / "venv"
+    env_venv = Bundle(layers.env).venv
     env_site = site_packages(env_venv, layers.runtime)
     (site_packages(venv, layers.runtime) / "_pack_run_env.pth").write_text(
         f"import site; site.addsitedir({str(env_site)!r})\n", encoding="utf-8"
@@ -138,17 +141,18 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
         app = root / "app"
         app.mkdir()
         venv = overlay_venv(app, layers)
-        install_files(ctx, venv / "bin" / "python", files, what="installing the project to run it")
+        venv_python = Bundle(app).venv_python
+        install_files(ctx, venv_python, files, what="installing the project to run it")
         if options.command:
             argv = list(options.args) or ["python"]
             label = argv[0]
         else:
             sites = [
                 site_packages(venv, layers.runtime),
-                site_packages(layers.env / "venv", layers.runtime),
+                site_packages(Bundle(layers.env).venv, layers.runtime),
             ]
             ep = _entry_point(cfg, sites, options.entry)
-            python = str(venv / "bin" / "python")
+            python = str(venv_python)
             argv = [python, *settings.python_flags, "-c", python_code(ep), ep.name, *options.args]
             label = ep.name
         ctx.reporter.step(f"Running {label}")

@@ -315,7 +315,7 @@ def plan_for_bundle(
 def read_sbom(source: Path) -> bytes:
     """The SBOM inside the bundle in `source` (archive or directory), streamed: the archive
     is read up to `.pack/sbom.cdx.json`, which sorts near its start, and never unpacked."""
-    from .archive import read_bundle
+    from .bundlearchive import read_bundle
 
     for member in read_bundle(source, keep=lambda p: p == SBOM_FILE):
         if member.path == SBOM_FILE and member.kind == "file" and member.data is not None:

@@ -25,7 +25,7 @@ from pack_runtime.filelist import (
 from pack_runtime.signatures import signature_path, verify_signature
 
 from ._fs import sha256_file
-from .archive import read_bundle, sha256_sidecar
+from .bundlearchive import read_bundle, sha256_sidecar
 from .errors import ChecksumError, ConfigError
 from .sbom import SBOM_FILE, sidecar_path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pack_runtime.filelist import write_files_list
-from packager.archive import ArchiveOptions, Format, write_archive
+from packager.bundlearchive import ArchiveOptions, Format, write_archive
 from packager.cli import main
 from packager.inspect import inspect_bundle
 from tests.helpers.synthetic import SITE, TOP, example_manifest, make_bundle

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.archive import ArchiveOptions
+from packager.bundlearchive import ArchiveOptions
 from packager.config import load_config
 from packager.context import Context, RecordingReporter
 from packager.errors import ConfigError

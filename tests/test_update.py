@@ -18,7 +18,7 @@ import pytest
 
 from pack_runtime.filelist import write_files_list
 from pack_runtime.sums import sha256_file
-from packager.archive import Format
+from packager.bundlearchive import Format
 from tests.helpers.http_server import Server, serve
 from tests.helpers.stub import (
     OTHER_PYTHONS,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from packager.archive import ArchiveOptions, Format, write_archive
+from packager.bundlearchive import ArchiveOptions, Format, write_archive
 from packager.cli import main
 from packager.errors import ChecksumError
 from packager.verify import verify_bundle

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pack_runtime.filelist import write_files_list
-from packager.archive import ArchiveOptions, write_archive
+from packager.bundlearchive import ArchiveOptions, write_archive
 from packager.channel import publish
 from tests.helpers.bundles import APPS, Built, run_pack, unpack
 from tests.helpers.http_server import Server, serve

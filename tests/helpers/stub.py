@@ -16,7 +16,7 @@ import pytest
 
 from pack_runtime import cli
 from pack_runtime.layout import BUNDLE_JSON
-from packager.archive import ArchiveOptions, Format, write_archive
+from packager.bundlearchive import ArchiveOptions, Format, write_archive
 from tests.helpers.synthetic import TARGET, runnable_bundle
 
 _PYENV = Path.home() / ".pyenv" / "versions"

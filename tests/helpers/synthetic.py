@@ -270,7 +270,7 @@ def diff_archives(a: Path, b: Path) -> list[str]:
     """Why two archives (or bundle directories) differ, member by member: for the message of
     a failed reproducibility assertion. Empty when their contents agree (the bytes may still
     differ, e.g. in compression)."""
-    from packager.archive import read_bundle
+    from packager.bundlearchive import read_bundle
 
     def members(source: Path) -> dict[str, tuple[object, ...]]:
         return {
@@ -291,7 +291,7 @@ def diff_archives(a: Path, b: Path) -> list[str]:
 
 
 def _main(argv: list[str]) -> int:
-    from packager.archive import ArchiveOptions, mtime_from_env, write_archive
+    from packager.bundlearchive import ArchiveOptions, mtime_from_env, write_archive
 
     tree, dest, fmt, threads = Path(argv[0]), Path(argv[1]), argv[2], int(argv[3])
     make_bundle(tree, variant=argv[4] if len(argv) > 4 else "")

@@ -16,7 +16,7 @@ import pytest
 import zstandard
 
 from pack_runtime.filelist import scan_tree
-from packager.archive import (
+from packager.bundlearchive import (
     DEFAULT_MTIME,
     ArchiveOptions,
     Format,
@@ -222,7 +222,7 @@ def test_fifo_is_a_build_error(bundle: Path, tmp_path: Path) -> None:
 FILL_THEN_FAIL = """
 import resource, signal, sys
 from pathlib import Path
-from packager.archive import ArchiveOptions, write_archive
+from packager.bundlearchive import ArchiveOptions, write_archive
 from packager.errors import BuildError
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))

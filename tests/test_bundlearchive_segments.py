@@ -17,7 +17,7 @@ from pack_runtime.archive import safe_extract as stub_extract
 from pack_runtime.filelist import scan_tree
 from packager import cache as cache_mod
 from packager._fs import copy_tree
-from packager.archive import ArchiveOptions, Format, SeparateLayer, read_bundle, write_archive
+from packager.bundlearchive import ArchiveOptions, Format, SeparateLayer, read_bundle, write_archive
 from tests.helpers.synthetic import PY, SITE, TOP, diff_archives, make_bundle
 
 TAR_FORMATS: list[Format] = ["tar.zst", "tar.gz", "tar.xz"]
