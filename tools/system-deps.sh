@@ -37,7 +37,8 @@ if ((${#need[@]})) || [ -n "$updated" ]; then
     fi
 fi
 if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
-    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+        echo "system-deps: warning: cannot mount binfmt_misc (a container without the privilege?)"
 fi
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null ||
