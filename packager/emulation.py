@@ -35,7 +35,7 @@ def why_not_runnable(
     if can_run_on_host(target, host=host):
         return None
     if target.os != host.os or target.os != "linux":
-        return f"a {target} bundle cannot run on this {host} host"
+        return f"this {host} host cannot run {target} binaries"
     if target.arch == host.arch and target.libc == host.libc:
         return f"this CPU lacks the {target.level} instructions of {target}"
     if target.arch != host.arch and binfmt_entry(target.arch, binfmt_dir) is None:

@@ -74,5 +74,5 @@ def test_other_os_never_runs(tmp_path: Path) -> None:
     binfmt = _binfmt(tmp_path, "enabled")
     for triple in ("aarch64-apple-darwin", "x86_64-apple-darwin"):
         assert why_not_runnable(Target(triple), host=HOST, binfmt_dir=binfmt) == (
-            f"a {triple} bundle cannot run on this {HOST} host"
+            f"this {HOST} host cannot run {triple} binaries"
         )
