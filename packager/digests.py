@@ -44,18 +44,21 @@ class DigestMemo:
     remembered; every other file is hashed."""
 
     def __init__(self, folders: Mapping[Path, Path]) -> None:
-        self._folders = {Path(folder): Path(store) for folder, store in folders.items()}
+        # Bundle folders as strings ending in "/": matched by prefix, once per file.
+        self._folders = {
+            os.fspath(folder).rstrip("/") + "/": Path(store) for folder, store in folders.items()
+        }
         self._known = {store: _load(store) for store in self._folders.values()}
         self._seen: dict[Path, dict[str, str]] = {store: {} for store in self._folders.values()}
         self.hits = 0
 
-    def _store(self, path: Path) -> Path | None:
+    def _store(self, path: str) -> Path | None:
         for folder, store in self._folders.items():
-            if path.is_relative_to(folder):
+            if path.startswith(folder):
                 return store
         return None
 
-    def __call__(self, path: Path, st: os.stat_result) -> str:
+    def __call__(self, path: str, st: os.stat_result) -> str:
         store = self._store(path)
         if store is None:
             return sha256_file(path)

@@ -50,6 +50,29 @@ def test_line_format(tmp_path: Path) -> None:
     assert (root / ".pack" / "files").stat().st_mode & 0o777 == 0o644
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        Entry('we"ird\\na\u00efve\n\t\x01\u2028\U0001f600', "file", "ab" * 32, 12, "644"),
+        Entry('bin/t\u00f6"l', "link", target='../x"\\\u00e9'),
+        Entry("empty\x7f dir", "dir"),
+        Entry("fifo", "other"),
+    ],
+)
+def test_line_is_json_dumps_of_the_fields(entry: Entry) -> None:
+    # The line is put together by hand for speed: it must stay exactly what json.dumps gives.
+    fields = {
+        "file": {"path", "type", "sha256", "size", "mode"},
+        "link": {"path", "type", "target"},
+    }.get(entry.type, {"path", "type"})
+    obj = {k: v for k, v in vars(entry).items() if k in fields}
+    assert entry.to_json() == json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    if entry.type != "other":  # "other" is only ever reported, never read back
+        assert loads(entry.to_json() + "\n") == [entry]
+
+
 def test_scan_is_sorted_and_leaves_out_the_list_itself(bundle: Path) -> None:
     entries = scan_tree(bundle)
     paths = [e.path for e in entries]

@@ -18,7 +18,11 @@ from .layout import FILES_LIST as FILES_LIST
 from .sums import sha256_file
 
 # A file's sha256 from its path and lstat result.
-Digest = Callable[[Path, os.stat_result], str]
+Digest = Callable[[str, os.stat_result], str]
+
+# What json.dumps(..., ensure_ascii=False) does to a string; a bundle has thousands of entries,
+# so each line is put together here rather than by dumping a dict.
+_json_str: Callable[[str], str] = json.encoder.encode_basestring
 
 
 class FileListError(ValueError):
@@ -39,19 +43,17 @@ class Entry:
     target: str = ""
 
     def to_json(self) -> str:
+        """One line of `.pack/files`: the same text as json.dumps(obj, sort_keys=True,
+        separators=(",", ":"), ensure_ascii=False) of the entry's fields."""
+        path = _json_str(self.path)
         if self.type == "link":
-            obj: dict[str, Any] = {"path": self.path, "type": "link", "target": self.target}
-        elif self.type in ("dir", "other"):
-            obj = {"path": self.path, "type": self.type}
-        else:
-            obj = {
-                "path": self.path,
-                "type": "file",
-                "sha256": self.sha256,
-                "size": self.size,
-                "mode": self.mode,
-            }
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return f'{{"path":{path},"target":{_json_str(self.target)},"type":"link"}}'
+        if self.type in ("dir", "other"):
+            return f'{{"path":{path},"type":{_json_str(self.type)}}}'
+        return (
+            f'{{"mode":{_json_str(self.mode)},"path":{path},"sha256":{_json_str(self.sha256)},'
+            f'"size":{int(self.size)},"type":"file"}}'
+        )
 
 
 @dataclass
@@ -114,10 +116,10 @@ def scan_tree(
     "other") instead of being an error. `digest(path, stat)` gives a file's sha256 (default:
     read and hash it; the build passes one that remembers unchanged files)."""
     hash_file = digest or (lambda path, st: sha256_file(path))
-    root = Path(root)
-    real_root = Path(os.path.realpath(root))
+    # Plain strings and os.scandir: this runs over thousands of files at every build.
+    real_root = os.path.realpath(root)
     entries: list[Entry] = []
-    pending = [(root, "")]
+    pending = [(os.fspath(root), "")]
 
     def flag(rel: str, why: str) -> None:
         if why and unsafe is not None:
@@ -133,27 +135,21 @@ def scan_tree(
             rel = prefix + child.name
             st = child.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
-                target = str(Path(child.path).readlink())
+                target = os.readlink(child.path)  # noqa: PTH115 (a str path: see above)
                 entries.append(Entry(rel, "link", target=target))
                 why = unsafe_reason("link", rel, target=target)
-                if not why and not _inside(Path(os.path.realpath(child.path)), real_root):
+                if not why and not _inside(os.path.realpath(child.path), real_root):
                     why = f"a symlink out of the bundle ({target!r}, through other links)"
                 flag(rel, why)
             elif stat.S_ISDIR(st.st_mode):
                 flag(rel, unsafe_reason("dir", rel, st.st_mode))
-                pending.append((Path(child.path), rel + "/"))
+                pending.append((child.path, rel + "/"))
             elif stat.S_ISREG(st.st_mode):
                 if rel == FILES_LIST:
                     continue
                 flag(rel, unsafe_reason("file", rel, st.st_mode, st.st_nlink))
                 entries.append(
-                    Entry(
-                        rel,
-                        "file",
-                        hash_file(Path(child.path), st),
-                        st.st_size,
-                        mode_of(st.st_mode),
-                    )
+                    Entry(rel, "file", hash_file(child.path, st), st.st_size, mode_of(st.st_mode))
                 )
             elif unsafe is not None:
                 flag(rel, unsafe_reason("other", rel))
@@ -164,8 +160,9 @@ def scan_tree(
     return entries
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+def _inside(path: str, root: str) -> bool:
+    """Whether the resolved `path` is `root` or below it (both real paths)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def dumps(entries: list[Entry]) -> str:
@@ -224,7 +221,9 @@ def loads(text: str, source: str = FILES_LIST) -> list[Entry]:
     """Parse the text of a `.pack/files`; errors name `source` and the line."""
     return [
         parse_line(line, f"{source} line {n}")
-        for n, line in enumerate(text.splitlines(), 1)
+        # Only "\n" ends a line: str.splitlines would also split a path at U+2028 and the
+        # like, which JSON leaves unescaped.
+        for n, line in enumerate(text.split("\n"), 1)
         if line.strip()
     ]
 

@@ -6,8 +6,8 @@ Standard library only."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from pathlib import Path
 from typing import Optional
 
 _LINE = re.compile(r"^([0-9a-fA-F]{64})(?:[ \t]+\*?(.+))?$")
@@ -18,7 +18,7 @@ Entry = tuple[str, Optional[str]]  # (lowercase digest, file name or None for a 
 _CHUNK = 1 << 20
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | os.PathLike[str]) -> str:
     """The hex sha256 of the file at `path`, read in chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
