@@ -17,6 +17,7 @@ from pack_runtime.signatures import signature_path
 from . import workdirs
 from ._fs import atomic_write_bytes, remove_tree
 from .appwheels import AppWheels
+from .background import Background
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
@@ -29,7 +30,6 @@ from .bundle import (
     write_launchers,
 )
 from .bundlearchive import SeparateLayer, WrittenArchive, sha256_sidecar, write_archive
-from .channel import publish
 from .closure import check_installed
 from .config import PackConfig, read_pyproject
 from .context import Context
@@ -232,17 +232,31 @@ def _build_target(
     root = work / f"{cfg.name}-{version}"
     entry_points, sbom = _assemble(ctx, plan, tb, layers, apps, app_files, version, root, smoke)
     timer.lap("assemble")
+    dest = plan.out_dir / archive_name(cfg.name, version, tp.target, cfg.format)
+    # The smoke test (a child process that only reads the bundle) runs while the archive is
+    # written; a bundle that fails it loses its archive again.
+    testing: Background | None = None
     if why_not is None:
         ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
-        smoke_test(root, entry_points)
-        timer.lap("smoke_test")
+        testing = Background(lambda: smoke_test(root, entry_points), "smoke test")
     elif options.smoke_test:
         ctx.reporter.warn(f"not smoke-testing the {tp.target} bundle: {why_not}")
-
-    dest = plan.out_dir / archive_name(cfg.name, version, tp.target, cfg.format)
-    artifact, signature = _write_outputs(
-        ctx, plan, tp, layers, root, dest, sbom, refresh=options.refresh, timer=timer
-    )
+    try:
+        artifact = _write_bundle_archive(ctx, plan, tp, layers, root, dest, options.refresh)
+    finally:
+        if testing is not None:
+            testing.join()  # the tree is removed below or by the caller: never under it
+    timer.lap("archive")
+    if testing is not None:
+        try:
+            testing.result()
+        except BaseException:
+            _remove_artifact(dest)
+            raise
+        # Only what the smoke test took beyond the archive: the two overlap.
+        timer.lap("smoke_test")
+    remove_tree(root)
+    signature = _write_beside(ctx, plan.cfg, dest, sbom)
     done = TargetArtifact(tp.target.triple, artifact, smoke, sidecar_path(dest), signature)
     return done, version, dict(layers.provisioned)
 
@@ -298,28 +312,24 @@ def _assemble(
     return entry_points, sbom
 
 
-def _write_outputs(
+def _write_bundle_archive(
     ctx: Context,
     plan: BuildPlan,
     tp: TargetPlan,
     layers: Layers,
     root: Path,
     dest: Path,
-    sbom: bytes,
-    *,
     refresh: bool,
-    timer: StepTimer,
-) -> tuple[WrittenArchive, Path | None]:
-    """`root` archived to `dest` (then removed), the SBOM beside it, and the signature when
-    a key is configured; returns the archive and the signature."""
-    cfg, runtime, env_entry = plan.cfg, layers.runtime, layers.env
+) -> WrittenArchive:
+    """`root` archived to `dest`, the cached layers compressed apart."""
+    runtime, env_entry = layers.runtime, layers.env
     frames = None if refresh else ctx.cache_dir
     site_rel = site_packages(Path(), runtime).as_posix()
     ctx.reporter.step(f"Writing {dest.name}")
     # Files beside an older archive of the same name must not outlive it.
     sidecar_path(dest).unlink(missing_ok=True)
     signature_path(dest).unlink(missing_ok=True)
-    artifact = write_archive(
+    return write_archive(
         root,
         dest,
         top=root.name,
@@ -333,8 +343,11 @@ def _write_outputs(
             ),
         ),
     )
-    timer.lap("archive")
-    remove_tree(root)
+
+
+def _write_beside(ctx: Context, cfg: PackConfig, dest: Path, sbom: bytes) -> Path | None:
+    """The SBOM beside the archive `dest`, and the signature when a key is configured;
+    returns the signature. On failure the archive goes too."""
     signature = None
     try:
         atomic_write_bytes(sidecar_path(dest), sbom)
@@ -344,12 +357,14 @@ def _write_outputs(
     except BaseException:
         _remove_artifact(dest)
         raise
-    return artifact, signature
+    return signature
 
 
 def _publish(
     ctx: Context, cfg: PackConfig, channel: Path, done: TargetArtifact, version: str, epoch: int
 ) -> TargetArtifact:
+    from .channel import publish  # only with --channel; it loads the stub's fetcher
+
     ctx.reporter.step(f"Publishing {done.artifact.path.name} to the channel {channel}")
     a = done.artifact
     published = publish(

@@ -10,21 +10,20 @@ import io
 import os
 import random
 import socket
-import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
-
-import httpx
 
 from . import __version__
 from ._fs import staged_file
 from .context import Context
 from .errors import ChecksumError, NetworkError, PackError, disk_error
+
+if TYPE_CHECKING:
+    import httpx
 
 _CHUNK = 1 << 16
 # Statuses worth another attempt: the server is overloaded or failing, not refusing.
@@ -44,6 +43,9 @@ def http_client(*, timeout: float = 30.0) -> httpx.Client:
     """The one factory for pack's HTTP clients. `trust_env` takes proxies (`HTTPS_PROXY`,
     `NO_PROXY`) and CA bundles (`SSL_CERT_FILE`, `SSL_CERT_DIR`) from the environment, as
     corporate networks and air-gap mirrors need."""
+    # Imported here: a build from a local interpreter archive and wheelhouse never downloads.
+    import httpx
+
     return httpx.Client(
         trust_env=True,
         follow_redirects=True,
@@ -63,6 +65,8 @@ def url_to_path(url: str) -> Path:
         raise NetworkError(
             f"{url}: file:// URLs must name a local path (file:///path), not host {parts.netloc!r}"
         )
+    from urllib.request import url2pathname  # it loads http.client, ssl and email: only here
+
     return Path(url2pathname(unquote(parts.path)))
 
 
@@ -232,6 +236,8 @@ def _attempt(
             headers["If-Range"] = transfer.validator
     elif transfer.have:
         transfer.restart()
+    import httpx  # loaded by http_client, which made `client`
+
     try:
         with client.stream("GET", url, headers=headers) as response:
             _accept(response, url, transfer, ranged="Range" in headers)
@@ -361,6 +367,8 @@ def _is_name_resolution_error(exc: BaseException) -> bool:
 
 
 def _is_certificate_error(exc: BaseException) -> bool:
+    import ssl  # loaded by httpx, which raised `exc`
+
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-# The steps of `pack build`, in the order they run; a step that did not run is absent.
+# The steps of `pack build`, in the order they run; a step that did not run is absent. The
+# smoke test runs while the archive is written: "smoke_test" is only the wait beyond it.
 STEPS = ("plan", "fetch", "provision", "wheel", "assemble", "smoke_test", "archive")
 
 

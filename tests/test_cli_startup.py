@@ -5,13 +5,15 @@ the structure that makes start-up fast): `--version` imports neither typer nor t
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from packager import __version__
-from tests.helpers.bundles import Built
+from tests.helpers.bundles import Built, pack_env
 
 HEAVY = ["typer", "rich", "httpx", "pbs_installer", "packager.build", "packager.pythons"]
 PIPELINE = [
@@ -23,8 +25,13 @@ PIPELINE = [
 ]
 
 
+# What a build from a local interpreter archive, with --json and no terminal, has no use for:
+# the HTTP clients (nothing is downloaded), the catalog, and rich (nothing is drawn).
+BUILD_SKIPS = ["httpx", "pbs_installer", "rich", "urllib.request", "pack_runtime.fetch"]
+
+
 def _loaded(
-    args: list[str], watch: list[str]
+    args: list[str], watch: list[str], env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     code = (
         "import json, sys\n"
@@ -37,7 +44,9 @@ def _loaded(
         f"print(json.dumps([m for m in {watch!r} if m in sys.modules]), file=sys.stderr)\n"
         "sys.exit(status)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
     return proc, json.loads(proc.stderr.strip().splitlines()[-1])
 
 
@@ -73,3 +82,15 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     proc, _ = _loaded(["biuld"], [])
     assert proc.returncode == 2
     assert "No such command 'biuld'" in proc.stderr
+
+
+def test_a_local_build_loads_no_http_client_nor_rich(
+    built_bundle: Built, python_archive: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(built_bundle.project, project, ignore=shutil.ignore_patterns("dist"))
+    args = ["build", str(project), "--python-archive", str(python_archive), "--offline", "--json"]
+    proc, loaded = _loaded(args, BUILD_SKIPS, pack_env(built_bundle.cache_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["artifacts"][0]["smoke_test"] == "passed"
+    assert loaded == []

@@ -3,6 +3,7 @@ console that renders progress), kept apart so command modules can import them.""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import typer
 from ..context import Context
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
 app = typer.Typer(
@@ -30,13 +32,20 @@ class ConsoleReporter:
     imported when the first reporter is made: commands that only print results skip it."""
 
     def __init__(self, verbosity: int) -> None:
-        from rich.console import Console
-
         self.verbosity = verbosity
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
-        self.interactive = self.err.is_terminal and verbosity >= 0
+        self._err: Console | None = None
+        # Without a terminal nothing is drawn: rich is then loaded only if something prints.
+        self.interactive = verbosity >= 0 and _may_be_terminal() and self.err.is_terminal
         self._progress: Progress | None = None
         self._started = time.monotonic()
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._err
 
     def _stop_progress(self) -> None:
         if self._progress is not None:
@@ -95,6 +104,17 @@ class ConsoleReporter:
         self.err.print(f"[bold red]error:[/] {_escape(first)}", highlight=False)
         if rest:
             self.err.print(rest, markup=False, highlight=False)
+
+
+def _may_be_terminal() -> bool:
+    """False only where rich would also find stderr no terminal: not a TTY, and neither
+    TTY_COMPATIBLE nor FORCE_COLOR (which override that check) set."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without it, or closed
+        return False
 
 
 def _escape(text: str) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ChecksumError, NetworkError, RefusedError, StubError
-from .fetch import beside, read_small
 
 NAMESPACE = "pack"
 SIG_SUFFIX = ".sig"
@@ -198,6 +197,9 @@ def check_update_signature(
     """`self update`'s check, before anything is unpacked: the downloaded `archive` (from
     `source`) must carry a signature (`signature`, else `<source>.sig`) by one of `signers`
     (allowed_signers lines embedded in the running bundle). `work` is an empty directory."""
+    # Imported here: pack imports this module to sign archives, which never fetches.
+    from .fetch import beside, read_small
+
     where = signature or beside(source, SIG_SUFFIX)
     try:
         data = read_small(where, MAX_SIGNATURE_BYTES, environ.get("SSL_CERT_FILE"))
