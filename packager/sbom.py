@@ -167,20 +167,22 @@ def dependency_graph(plan: SbomPlan) -> dict[str, tuple[NormalizedName, ...]]:
 def render(plan: SbomPlan) -> bytes:
     """The SBOM as UTF-8 JSON. The serial number is derived from the document itself and the
     timestamp is the build's epoch, so the same plan always gives the same bytes."""
-    provisional = _render_with_serial(plan, uuid.UUID(int=0))
-    digest = hashlib.sha256(provisional).digest()
-    return _render_with_serial(plan, uuid.UUID(bytes=digest[:16], version=5))
-
-
-def _render_with_serial(plan: SbomPlan, serial: uuid.UUID) -> bytes:
     # Imported here: the library is only needed when a bundle is built, not at CLI start-up.
     from cyclonedx.output.json import JsonV1Dot6
 
     bom = _bom(plan)
-    bom.serial_number = serial
-    text = JsonV1Dot6(bom).output_as_string(indent=2)
-    # Re-dumped with sorted keys: the library orders top-level keys by insertion.
-    return (json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n").encode("utf-8")
+    bom.serial_number = uuid.UUID(int=0)
+    document = json.loads(JsonV1Dot6(bom).output_as_string(indent=2))
+    # The serial is the digest of the document with a zero serial: set in the rendered
+    # document rather than rendering it a second time (the library is the slow part).
+    digest = hashlib.sha256(_dumps(document)).digest()
+    document["serialNumber"] = uuid.UUID(bytes=digest[:16], version=5).urn
+    return _dumps(document)
+
+
+def _dumps(document: object) -> bytes:
+    # Sorted keys: the library orders top-level keys by insertion.
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def _bom(plan: SbomPlan) -> Bom:
