@@ -26,8 +26,15 @@ PIPELINE = [
 
 
 # What a build from a local interpreter archive, with --json and no terminal, has no use for:
-# the HTTP clients (nothing is downloaded), the catalog, and rich (nothing is drawn).
-BUILD_SKIPS = ["httpx", "pbs_installer", "rich", "urllib.request", "pack_runtime.fetch"]
+# the HTTP clients (nothing is downloaded), the catalog, rich (nothing is drawn) and pydantic.
+BUILD_SKIPS = [
+    "httpx",
+    "pbs_installer",
+    "rich",
+    "urllib.request",
+    "pack_runtime.fetch",
+    "pydantic",  # typer 0.29 and later load it for every option: pyproject keeps typer below
+]
 
 
 def _loaded(
