@@ -101,21 +101,40 @@ def copy_tree(src: Path, dst: Path, *, hardlink: bool = False) -> None:
     """Copy `src` to a new `dst`, keeping symlinks as symlinks and file modes and mtimes.
     With `hardlink`, regular files are hard-linked where the file system allows it (callers
     must then never write to them)."""
+    if hardlink:
+        Path(dst).absolute().parent.mkdir(parents=True, exist_ok=True)
+        _link_tree(os.fspath(src), os.fspath(dst))
+    else:
+        shutil.copytree(src, dst, symlinks=True, copy_function=_copy_file)
 
-    def copy(s: str, d: str) -> object:
-        if hardlink:
+
+def _link_tree(src: str, dst: str) -> None:
+    # What shutil.copytree(symlinks=True) does, with plain strings and os.scandir (hence the
+    # os calls): a build links thousands of cached files, where copytree's per-entry
+    # overhead costs more than the links themselves.
+    os.mkdir(dst)  # noqa: PTH102
+    with os.scandir(src) as it:
+        entries = list(it)
+    for entry in entries:
+        target = f"{dst}/{entry.name}"
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)  # noqa: PTH115, PTH211
+        elif entry.is_dir():
+            _link_tree(entry.path, target)
+        else:
             try:
-                os.link(s, d)
-                return d
-            except OSError:
-                pass
-        try:
-            return shutil.copy2(s, d)
-        except OSError as exc:
-            # Raised as a PackError so that copytree stops here instead of collecting one
-            # error per remaining file (a full disk would otherwise be thousands).
-            raise disk_error(exc, f"writing {d}") or PackError(
-                f"copying {s} to {d} failed: {exc.strerror or exc}"
-            ) from exc
+                os.link(entry.path, target)
+            except OSError:  # another file system, or too many links: a copy then
+                _copy_file(entry.path, target)
+    shutil.copystat(src, dst)
 
-    shutil.copytree(src, dst, symlinks=True, copy_function=copy)
+
+def _copy_file(src: str, dst: str) -> object:
+    try:
+        return shutil.copy2(src, dst)
+    except OSError as exc:
+        # Raised as a PackError so that copytree stops here instead of collecting one error
+        # per remaining file (a full disk would otherwise be thousands).
+        raise disk_error(exc, f"writing {dst}") or PackError(
+            f"copying {src} to {dst} failed: {exc.strerror or exc}"
+        ) from exc

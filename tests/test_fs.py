@@ -1,0 +1,62 @@
+"""File-system primitives: the hard-linking tree copy a build stages its cached layers with."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from packager._fs import copy_tree
+
+
+def _tree(root: Path) -> None:
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "tool").write_bytes(b"#!/bin/sh\n")
+    (root / "bin" / "tool").chmod(0o755)
+    (root / "bin" / "alias").symlink_to("tool")
+    (root / "lib" / "empty").mkdir(parents=True)
+    (root / "lib" / "empty").chmod(0o700)
+    (root / "lib" / "data.txt").write_text("data")
+    os.utime(root / "lib", ns=(1_000_000_000, 1_700_000_000_123_456_789))
+
+
+def _listing(root: Path) -> list[tuple[str, str, int, int]]:
+    out = []
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
+        mtime = st.st_mtime_ns if kind == "dir" else 0
+        out.append((path.relative_to(root).as_posix(), kind, st.st_mode, mtime))
+    return out
+
+
+def test_hardlinked_copy_keeps_links_modes_and_folder_times(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "new" / "dst"
+    _tree(src)
+    copy_tree(src, dst, hardlink=True)
+    assert _listing(dst) == _listing(src)
+    assert (dst / "bin" / "alias").readlink() == Path("tool")
+    assert (dst / "lib" / "data.txt").stat().st_ino == (src / "lib" / "data.txt").stat().st_ino
+
+
+def test_plain_copy_gives_the_same_tree_with_files_of_its_own(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _tree(src)
+    copy_tree(src, dst)
+    assert _listing(dst) == _listing(src)
+    assert (dst / "lib" / "data.txt").stat().st_ino != (src / "lib" / "data.txt").stat().st_ino
+
+
+def test_hardlinked_copy_across_file_systems_copies(tmp_path: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on another file system than the test's temp folder")
+    src = tmp_path / "src"
+    _tree(src)
+    with tempfile.TemporaryDirectory(dir=shm) as other:
+        dst = Path(other) / "dst"
+        copy_tree(src, dst, hardlink=True)
+        assert _listing(dst) == _listing(src)
+        assert (dst / "lib" / "data.txt").read_text() == "data"
