@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from .config import PackConfig, read_pyproject
 from .context import Context
 from .crossplan import TargetPlan
 from .digests import STORE, DigestMemo
-from .distinfo import read_installed
+from .distinfo import InstalledDistribution, read_installed
 from .emulation import why_not_runnable
 from .envs import Layers, provision_layers
 from .errors import ConfigError
@@ -303,7 +304,9 @@ def _assemble(
     bundle.pack_dir.mkdir(exist_ok=True)
     bundle.bundle_json.write_bytes(manifest.to_json())
     app_wheel = app_files[0] if cfg.has_build_system and app_files else None
-    sbom = bundle_sbom(cfg, root, runtime, version, app_wheel, app_files, tb.lock, tp, plan.epoch)
+    sbom = bundle_sbom(
+        cfg, root, runtime, version, app_wheel, app_files, tb.lock, tp, plan.epoch, installed
+    )
     bundle.sbom.write_bytes(sbom)
     # Files linked from the cache are hashed once, not at every build.
     memo = DigestMemo({bundle.python_home: runtime.entry / STORE, bundle.venv: env_entry / STORE})
@@ -402,6 +405,7 @@ def bundle_sbom(
     plan: LockPlan,
     tp: TargetPlan,
     epoch: int,
+    installed: Sequence[InstalledDistribution] | None = None,
 ) -> bytes:
     a = runtime.archive
     project = read_pyproject(cfg.project_dir)[1].get("project", {})
@@ -419,5 +423,6 @@ def bundle_sbom(
             environment=tp.env.markers,
             extras=cfg.extras,
             epoch=epoch,
+            installed=installed,
         )
     )

@@ -87,13 +87,17 @@ class SbomPlan:
 
 
 def read_distributions(
-    root: Path, site_rel: str, hashes: Mapping[NormalizedName, str]
+    root: Path,
+    site_rel: str,
+    hashes: Mapping[NormalizedName, str],
+    installed: Sequence[InstalledDistribution] | None = None,
 ) -> tuple[Distribution, ...]:
     """Every `*.dist-info` in `root/site_rel` (the bundle's site-packages), sorted by name;
-    `hashes` gives the sha256 of the file each one was installed from."""
+    `hashes` gives the sha256 of the file each one was installed from. `installed`: what
+    distinfo.read_installed found there, when the caller has read it already."""
     site = root / site_rel
     out: list[Distribution] = []
-    for dist in read_installed(site, root):
+    for dist in read_installed(site, root) if installed is None else installed:
         info = site / dist.dist_info
         names = tuple(
             c.removeprefix("License :: ").removeprefix("OSI Approved :: ")
@@ -295,9 +299,11 @@ def plan_for_bundle(
     environment: Mapping[str, str],
     extras: Sequence[str],
     epoch: int,
+    installed: Sequence[InstalledDistribution] | None = None,
 ) -> SbomPlan:
     """The SBOM plan of the assembled bundle at `root` (`site` its site-packages): `locked`
-    maps each locked package name to the sha256 of the file the lock named."""
+    maps each locked package name to the sha256 of the file the lock named; `installed` as
+    for read_distributions."""
     hashes = {canonicalize_name(k): v for k, v in locked.items()}
     hashes.update(wheel_hashes([*extra_wheels, *([app_wheel] if app_wheel else [])]))
     app_key = canonicalize_name(app_wheel.name.split("-")[0]) if app_wheel else None
@@ -307,7 +313,9 @@ def plan_for_bundle(
         app_distribution=app_key,
         app_requires=() if app_wheel else tuple(project_dependencies),
         interpreter=interpreter,
-        distributions=read_distributions(root, site.relative_to(root).as_posix(), hashes),
+        distributions=read_distributions(
+            root, site.relative_to(root).as_posix(), hashes, installed
+        ),
         environment=dict(environment),
         extras=tuple(extras),
         epoch=epoch,
