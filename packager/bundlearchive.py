@@ -150,7 +150,7 @@ def write_archive(
         parts = layer.folder.split("/")
         if not layer.folder or any(p in ("", ".", "..") for p in parts):
             raise ConfigError(f"separate layer {layer.folder!r} must be a relative folder path")
-    entries = list(_walk(bundle_dir))
+    entries = _walk(bundle_dir)
     if options.format == "dir":
         return _write_dir(bundle_dir, entries, dest, options)
 
@@ -487,13 +487,16 @@ class _Entry:
     mtime_ns: int = 0
 
 
-def _walk(root: Path) -> Iterator[_Entry]:
+def _walk(root: Path) -> list[_Entry]:
     """Every entry below `root` in a fixed order (names sorted within each folder, a folder
     before its contents), with its mode normalised; refuses what a bundle must not hold."""
     if not root.is_dir():
         raise BuildError(f"cannot archive {root}: it is not a directory")
+    found: list[_Entry] = []
 
-    def walk(folder: Path, prefix: str) -> Iterator[_Entry]:
+    # Appends rather than yields, and plain strings: a generator per folder level would
+    # hand each of thousands of entries up through every level above it.
+    def walk(folder: str, prefix: str) -> None:
         with os.scandir(folder) as it:
             children = sorted(it, key=lambda e: e.name)
         for child in children:
@@ -506,22 +509,23 @@ def _walk(root: Path) -> Iterator[_Entry]:
                 ) from None
             st = child.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
-                target = str(Path(child.path).readlink())
+                target = os.readlink(child.path)  # noqa: PTH115
                 _check_link(root, rel, target)
-                yield _Entry(rel, "link", 0o777, target=target)
+                found.append(_Entry(rel, "link", 0o777, target=target))
             elif stat.S_ISDIR(st.st_mode):
-                yield _Entry(rel, "dir", 0o755)
-                yield from walk(Path(child.path), rel + "/")
+                found.append(_Entry(rel, "dir", 0o755))
+                walk(child.path, rel + "/")
             elif stat.S_ISREG(st.st_mode):
                 mode = 0o755 if st.st_mode & 0o111 else 0o644
-                yield _Entry(rel, "file", mode, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                found.append(_Entry(rel, "file", mode, size=st.st_size, mtime_ns=st.st_mtime_ns))
             else:
                 raise BuildError(
                     f"cannot archive {child.path}: not a file, folder or symlink; "
                     "remove it from the bundle"
                 )
 
-    yield from walk(root, "")
+    walk(os.fspath(root), "")
+    return found
 
 
 def _check_link(root: Path, rel: str, target: str) -> None:
