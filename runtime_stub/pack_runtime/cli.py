@@ -365,9 +365,8 @@ def _info_rows(info: BundleInfo, root: Path) -> list[tuple[str, str]]:
     ]
     local = info.get("local_packages") or []
     if local:
-        rows.append(
-            ("local packages", ", ".join(f"{p['name']} {p['version']} ({p['path']})" for p in local))
-        )
+        named = (f"{p['name']} {p['version']} ({p['path']})" for p in local)
+        rows.append(("local packages", ", ".join(named)))
     if info.get("strip"):
         rows.append(("stripped", ", ".join(info["strip"])))
     lock = info.get("lock")
