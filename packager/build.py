@@ -231,11 +231,11 @@ def _build_target(
     why_not = why_not_runnable(tp.target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
     root = work / f"{cfg.name}-{version}"
-    entry_points, sbom = _assemble(ctx, plan, tb, layers, apps, app_files, version, root, smoke)
-    timer.lap("assemble")
+    entry_points, installed = _assemble(ctx, plan, tb, layers, apps, app_files, version, root)
     dest = plan.out_dir / archive_name(cfg.name, version, tp.target, cfg.format)
-    # The smoke test (a child process that only reads the bundle) runs while the archive is
-    # written; a bundle that fails it loses its archive again.
+    # The smoke test (a child process that only reads the bundle) runs on the finished tree
+    # while its metadata and the archive are written; a bundle that fails it loses its
+    # archive again.
     testing: Background | None = None
     if why_not is None:
         ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
@@ -243,6 +243,10 @@ def _build_target(
     elif options.smoke_test:
         ctx.reporter.warn(f"not smoke-testing the {tp.target} bundle: {why_not}")
     try:
+        sbom = _describe(
+            ctx, plan, tb, layers, apps, app_files, version, root, smoke, entry_points, installed
+        )
+        timer.lap("assemble")
         artifact = _write_bundle_archive(ctx, plan, tp, layers, root, dest, options.refresh)
     finally:
         if testing is not None:
@@ -254,7 +258,7 @@ def _build_target(
         except BaseException:
             _remove_artifact(dest)
             raise
-        # Only what the smoke test took beyond the archive: the two overlap.
+        # Only what the smoke test took beyond the rest: they overlap.
         timer.lap("smoke_test")
     remove_tree(root)
     signature = _write_beside(ctx, plan.cfg, dest, sbom)
@@ -271,11 +275,10 @@ def _assemble(
     app_files: list[Path],
     version: str,
     root: Path,
-    smoke: str,
-) -> tuple[list[Launchable], bytes]:
-    """The bundle at `root`: the layers staged, the app layer installed and checked,
-    launchers, the runtime stub, bundle.json, the SBOM and the file list; returns the
-    launched entry points and the SBOM."""
+) -> tuple[list[Launchable], tuple[InstalledDistribution, ...]]:
+    """The bundle's tree at `root`: the layers staged, the app layer installed and checked,
+    launchers, the runtime stub, the strip preset applied; returns the launched entry points
+    and the installed distributions."""
     cfg, tp = plan.cfg, tb.target
     runtime, env_entry = layers.runtime, layers.env
     bundle, cached_env = Bundle(root), Bundle(env_entry)
@@ -298,6 +301,26 @@ def _assemble(
     if cfg.strip:
         removed = apply_strip(bundle.python_home, cfg.strip, runtime.stdlib_name)
         ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
+    return entry_points, installed
+
+
+def _describe(
+    ctx: Context,
+    plan: BuildPlan,
+    tb: TargetBuild,
+    layers: Layers,
+    apps: AppWheels,
+    app_files: list[Path],
+    version: str,
+    root: Path,
+    smoke: str,
+    entry_points: list[Launchable],
+    installed: tuple[InstalledDistribution, ...],
+) -> bytes:
+    """The assembled tree checked (every binary for the target) and described in `.pack/`:
+    bundle.json, the SBOM and the file list; returns the SBOM."""
+    cfg, tp = plan.cfg, tb.target
+    runtime, env_entry, bundle = layers.runtime, layers.env, Bundle(root)
     checked = check_bundle(root, tp.target)
     ctx.reporter.detail(f"{checked} binaries checked: all for {tp.target}")
     manifest = plan.manifest(tb, version, entry_points, smoke, apps.local_packages)
@@ -312,7 +335,7 @@ def _assemble(
     memo = DigestMemo({bundle.python_home: runtime.entry / STORE, bundle.venv: env_entry / STORE})
     write_files_list(root, memo)
     memo.save()
-    return entry_points, sbom
+    return sbom
 
 
 def _write_bundle_archive(

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 
 # The steps of `pack build`, in the order they run; a step that did not run is absent. The
-# smoke test runs while the archive is written: "smoke_test" is only the wait beyond it.
+# smoke test runs while the end of "assemble" (checks, metadata) and "archive" do:
+# "smoke_test" is only the wait beyond them.
 STEPS = ("plan", "fetch", "provision", "wheel", "assemble", "smoke_test", "archive")
 
 
