@@ -231,7 +231,8 @@ def _build_target(
     why_not = why_not_runnable(tp.target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
     root = work / f"{cfg.name}-{version}"
-    entry_points, installed = _assemble(ctx, plan, tb, layers, apps, app_files, version, root)
+    job = _Assembly(ctx, plan, tb, layers, apps, app_files, version, root)
+    entry_points, installed = _assemble(job)
     dest = plan.out_dir / archive_name(cfg.name, version, tp.target, cfg.format)
     # The smoke test (a child process that only reads the bundle) runs on the finished tree
     # while its metadata and the archive are written; a bundle that fails it loses its
@@ -243,9 +244,7 @@ def _build_target(
     elif options.smoke_test:
         ctx.reporter.warn(f"not smoke-testing the {tp.target} bundle: {why_not}")
     try:
-        sbom = _describe(
-            ctx, plan, tb, layers, apps, app_files, version, root, smoke, entry_points, installed
-        )
+        sbom = _describe(job, smoke, entry_points, installed)
         timer.lap("assemble")
         artifact = _write_bundle_archive(ctx, plan, tp, layers, root, dest, options.refresh)
     finally:
@@ -266,26 +265,34 @@ def _build_target(
     return done, version, dict(layers.provisioned)
 
 
-def _assemble(
-    ctx: Context,
-    plan: BuildPlan,
-    tb: TargetBuild,
-    layers: Layers,
-    apps: AppWheels,
-    app_files: list[Path],
-    version: str,
-    root: Path,
-) -> tuple[list[Launchable], tuple[InstalledDistribution, ...]]:
-    """The bundle's tree at `root`: the layers staged, the app layer installed and checked,
-    launchers, the runtime stub, the strip preset applied; returns the launched entry points
-    and the installed distributions."""
-    cfg, tp = plan.cfg, tb.target
-    runtime, env_entry = layers.runtime, layers.env
-    bundle, cached_env = Bundle(root), Bundle(env_entry)
-    root.mkdir()
-    ctx.reporter.step("Assembling the bundle")
-    stage_layers(root, runtime, cached_env.venv, hardlink=True, builder=layers.builder)
-    install_app_layer(ctx, bundle.venv, runtime, app_files, python_platform=tp.python_platform)
+@dataclass(frozen=True)
+class _Assembly:
+    """What one target's bundle is assembled from, and where (`root`)."""
+
+    ctx: Context
+    plan: BuildPlan
+    tb: TargetBuild
+    layers: Layers
+    apps: AppWheels
+    app_files: list[Path]
+    version: str
+    root: Path
+
+
+def _assemble(job: _Assembly) -> tuple[list[Launchable], tuple[InstalledDistribution, ...]]:
+    """The bundle's tree at `job.root`: the layers staged, the app layer installed and
+    checked, launchers, the runtime stub, the strip preset applied; returns the launched
+    entry points and the installed distributions."""
+    cfg, tp, runtime = job.plan.cfg, job.tb.target, job.layers.runtime
+    bundle = Bundle(job.root)
+    job.root.mkdir()
+    job.ctx.reporter.step("Assembling the bundle")
+    stage_layers(
+        job.root, runtime, Bundle(job.layers.env).venv, hardlink=True, builder=job.layers.builder
+    )
+    install_app_layer(
+        job.ctx, bundle.venv, runtime, job.app_files, python_platform=tp.python_platform
+    )
 
     site = site_packages(bundle.venv, runtime)
     installed = read_installed(site, bundle.venv)
@@ -294,46 +301,49 @@ def _assemble(
     entry_points = select_entry_points(
         available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
     )
-    apps.entry_point_names = tuple(ep.name for ep in entry_points)
-    write_launchers(root, entry_points, plan.launcher(version, tp))
-    add_runtime_stub(root, runtime)
-    swap_in_runtime(root, runtime, hardlink=True)
+    job.apps.entry_point_names = tuple(ep.name for ep in entry_points)
+    write_launchers(job.root, entry_points, job.plan.launcher(job.version, tp))
+    add_runtime_stub(job.root, runtime)
+    swap_in_runtime(job.root, runtime, hardlink=True)
     if cfg.strip:
         removed = apply_strip(bundle.python_home, cfg.strip, runtime.stdlib_name)
-        ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
+        job.ctx.reporter.detail(f"stripped from the runtime: {', '.join(removed)}")
     return entry_points, installed
 
 
 def _describe(
-    ctx: Context,
-    plan: BuildPlan,
-    tb: TargetBuild,
-    layers: Layers,
-    apps: AppWheels,
-    app_files: list[Path],
-    version: str,
-    root: Path,
+    job: _Assembly,
     smoke: str,
     entry_points: list[Launchable],
     installed: tuple[InstalledDistribution, ...],
 ) -> bytes:
     """The assembled tree checked (every binary for the target) and described in `.pack/`:
     bundle.json, the SBOM and the file list; returns the SBOM."""
-    cfg, tp = plan.cfg, tb.target
-    runtime, env_entry, bundle = layers.runtime, layers.env, Bundle(root)
-    checked = check_bundle(root, tp.target)
-    ctx.reporter.detail(f"{checked} binaries checked: all for {tp.target}")
-    manifest = plan.manifest(tb, version, entry_points, smoke, apps.local_packages)
+    cfg, tb, runtime, bundle = job.plan.cfg, job.tb, job.layers.runtime, Bundle(job.root)
+    checked = check_bundle(job.root, tb.target.target)
+    job.ctx.reporter.detail(f"{checked} binaries checked: all for {tb.target.target}")
+    manifest = job.plan.manifest(tb, job.version, entry_points, smoke, job.apps.local_packages)
     bundle.pack_dir.mkdir(exist_ok=True)
     bundle.bundle_json.write_bytes(manifest.to_json())
-    app_wheel = app_files[0] if cfg.has_build_system and app_files else None
+    app_wheel = job.app_files[0] if cfg.has_build_system and job.app_files else None
     sbom = bundle_sbom(
-        cfg, root, runtime, version, app_wheel, app_files, tb.lock, tp, plan.epoch, installed
+        cfg,
+        job.root,
+        runtime,
+        job.version,
+        app_wheel,
+        job.app_files,
+        tb.lock,
+        tb.target,
+        job.plan.epoch,
+        installed,
     )
     bundle.sbom.write_bytes(sbom)
     # Files linked from the cache are hashed once, not at every build.
-    memo = DigestMemo({bundle.python_home: runtime.entry / STORE, bundle.venv: env_entry / STORE})
-    write_files_list(root, memo)
+    memo = DigestMemo(
+        {bundle.python_home: runtime.entry / STORE, bundle.venv: job.layers.env / STORE}
+    )
+    write_files_list(job.root, memo)
     memo.save()
     return sbom
 
