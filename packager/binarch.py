@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,19 +118,25 @@ def mismatch(binary: Binary, target: Target) -> str | None:
     return None
 
 
-def _files(root: str, prefix: str = "") -> Iterator[tuple[str, str]]:
+def _files(root: str) -> list[tuple[str, str]]:
     """(path relative to `root`, path) of every regular file below `root`, symlinks not
     followed: a folder's files first, then its subfolders, each sorted by name."""
-    with os.scandir(root) as it:
-        entries = sorted(it, key=lambda e: e.name)
-    folders = []
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            folders.append(entry)
-        elif entry.is_file(follow_symlinks=False):
-            yield prefix + entry.name, entry.path
-    for folder in folders:
-        yield from _files(folder.path, f"{prefix}{folder.name}/")
+    found: list[tuple[str, str]] = []
+
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        folders = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry)
+            elif entry.is_file(follow_symlinks=False):
+                found.append((prefix + entry.name, entry.path))
+        for sub in folders:
+            walk(sub.path, f"{prefix}{sub.name}/")
+
+    walk(root, "")
+    return found
 
 
 def check_bundle(root: Path, target: Target) -> int:
