@@ -230,7 +230,9 @@ def _build_target(
     why_not = why_not_runnable(tp.target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
     root = work / f"{cfg.name}-{version}"
-    entry_points, sbom = _assemble(ctx, plan, tb, layers, apps, app_files, version, root, smoke)
+    entry_points, sbom = _assemble(
+        ctx, plan, tb, layers, apps, app_files, version, root, smoke, ephemeral or ctx.cache_dir
+    )
     timer.lap("assemble")
     if why_not is None:
         ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
@@ -257,6 +259,7 @@ def _assemble(
     version: str,
     root: Path,
     smoke: str,
+    cache_dir: Path,  # where the layers come from (the runtime stub too)
 ) -> tuple[list[Launchable], bytes]:
     """The bundle at `root`: the layers staged, the app layer installed and checked,
     launchers, the runtime stub, bundle.json, the SBOM and the file list; returns the
@@ -278,7 +281,7 @@ def _assemble(
     )
     apps.entry_point_names = tuple(ep.name for ep in entry_points)
     write_launchers(root, entry_points, plan.launcher(version, tp))
-    add_runtime_stub(root, runtime)
+    add_runtime_stub(root, runtime, cache_dir)
     swap_in_runtime(root, runtime, hardlink=True)
     if cfg.strip:
         removed = apply_strip(bundle.python_home, cfg.strip, runtime.stdlib_name)
