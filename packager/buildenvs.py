@@ -17,8 +17,8 @@ from . import cache as cache_mod
 from ._proc import run
 from .context import Context
 from .errors import BuildError
-from .uvtool import build_wheel as isolated_build_wheel
-from .uvtool import link_args, uv_bin, uv_env, uv_version, wheel_in
+from .uvtool import build_wheel as uv_build_wheel
+from .uvtool import link_args, uv_bin, uv_env, uv_version
 
 # Bump when the way a build environment is made changes.
 BUILD_ENV_LAYOUT = 1
@@ -50,7 +50,9 @@ def build_wheel(
     env_python = build_env_python(ctx, project_dir, python, find_links=find_links)
     if env_python is not None:
         try:
-            return _build_in(ctx, project_dir, out_dir, env_python, find_links)
+            return uv_build_wheel(
+                ctx, project_dir, out_dir, env_python, find_links=find_links, isolated=False
+            )
         except BuildError as exc:
             ctx.reporter.detail(
                 f"building {project_dir} in the cached build environment failed ({exc}); "
@@ -58,31 +60,7 @@ def build_wheel(
             )
             for stale in out_dir.glob("*.whl"):
                 stale.unlink()
-    return isolated_build_wheel(ctx, project_dir, out_dir, python, find_links=find_links)
-
-
-def _build_in(
-    ctx: Context, project_dir: Path, out_dir: Path, env_python: Path, find_links: Sequence[Path]
-) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    run(
-        [
-            uv_bin(),
-            "build",
-            "--wheel",
-            "--no-config",
-            "--no-build-isolation",
-            *link_args(find_links),
-            "--out-dir",
-            out_dir,
-            "--python",
-            env_python,
-            project_dir,
-        ],
-        what=f"building the wheel of {project_dir}",
-        env=uv_env(ctx),
-    )
-    return wheel_in(out_dir, project_dir)
+    return uv_build_wheel(ctx, project_dir, out_dir, python, find_links=find_links)
 
 
 def build_requirements(pyproject: Mapping[str, Any]) -> list[str] | None:

@@ -59,9 +59,11 @@ def build_wheel(
     python: Path,
     *,
     find_links: Sequence[Path] = (),
+    isolated: bool = True,
 ) -> Path:
     """Build the project's wheel (non-editable) with its own build backend; return its path.
-    Build requirements may come from `find_links` (what `pack fetch` puts in a wheelhouse)."""
+    Build requirements may come from `find_links` (what `pack fetch` puts in a wheelhouse).
+    Not `isolated`: `python` is an environment that already holds them (buildenvs)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     hint = "fix the project's build (try `uv build --wheel` in it)"
     if ctx.offline:
@@ -75,6 +77,7 @@ def build_wheel(
             "build",
             "--wheel",
             "--no-config",
+            *([] if isolated else ["--no-build-isolation"]),
             *link_args(find_links),
             "--out-dir",
             out_dir,

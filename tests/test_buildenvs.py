@@ -42,6 +42,11 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _edit(project: Path, old: str, new: str, append: str = "") -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(old, new) + append)
+
+
 def _messages(ctx: Context) -> list[tuple[str, str]]:
     assert isinstance(ctx.reporter, RecordingReporter)
     return ctx.reporter.messages
@@ -82,10 +87,11 @@ def test_a_changed_source_is_rebuilt_with_the_cached_environment(
 def test_a_backend_failure_is_the_isolated_builds_error(
     tmp_path: Path, session_cache: Path, project: Path
 ) -> None:
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace('version = "1.2.0"', 'dynamic = ["version"]')
-        + '\n[tool.hatch.version]\npath = "src/missing.py"\n'
+    _edit(
+        project,
+        'version = "1.2.0"',
+        'dynamic = ["version"]',
+        '\n[tool.hatch.version]\npath = "src/missing.py"\n',
     )
     ctx = _ctx(tmp_path, session_cache)
     with pytest.raises(BuildError) as err:
@@ -105,10 +111,7 @@ def test_a_backend_failure_is_the_isolated_builds_error(
 def test_unpinnable_build_requirements_are_left_to_the_isolated_build(
     tmp_path: Path, session_cache: Path, project: Path
 ) -> None:
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace('requires = ["hatchling"]', 'requires = ["hatchling>=999"]')
-    )
+    _edit(project, 'requires = ["hatchling"]', 'requires = ["hatchling>=999"]')
     ctx = _ctx(tmp_path, session_cache)
     with pytest.raises(BuildError) as err:
         build_wheel(ctx, project, tmp_path / "out", PYTHON)
