@@ -141,9 +141,9 @@ def build_env_python(
     def provision(tmp: Path) -> None:
         ctx.reporter.step(f"Installing the build requirements of {project_dir.name}")
         (tmp / "requirements.txt").write_text(lock, encoding="utf-8")
-        venv = [uv_bin(), "venv", "--no-config", "--quiet", "--relocatable", "--python", python]
+        venv: list[str | Path] = [uv_bin(), "venv", "--no-config", "--quiet", "--relocatable"]
         run(
-            [*venv, tmp / "venv"],
+            [*venv, "--python", python, tmp / "venv"],
             what=f"creating a build environment for {project_dir}",
             env=env,
         )
