@@ -179,3 +179,21 @@ def test_projects_whose_metadata_a_backend_computes_are_never_memoised(
     root = workspace / "pyproject.toml"
     root.write_text(root.read_text().replace("[project]", "[tool.other]"))
     assert _key(workspace, environ) is None
+
+
+def test_a_lock_naming_something_other_than_a_file_is_not_read(
+    tmp_path: Path, workspace: Path
+) -> None:
+    """A crafted uv.lock whose path source is a FIFO (reading it would block for ever) or a
+    directory: the key is not made, uv decides."""
+    environ = _environ(tmp_path)
+    lock = workspace / "uv.lock"
+    text = lock.read_text()
+    fifo = workspace / "vendor.whl"
+    os.mkfifo(fifo)
+    vendor = '\n[[package]]\nname = "vendor"\nsource = {{ path = "{}" }}\n'
+    for target in ("vendor.whl", "packages"):
+        lock.write_text(text + vendor.format(target))
+        assert _key(workspace, environ) is None
+    lock.write_text(text + vendor.format("gone.whl"))
+    assert _key(workspace, environ) is not None

@@ -10,11 +10,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import re
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._fs import sha256_file
 from ..cache import cache_key
 
 # Bump when what the key covers, or how an export is kept, changes.
@@ -28,17 +30,30 @@ _LOCAL = re.compile(r'\{\s*(editable|directory|virtual|path)\s*=\s*"((?:[^"\\]|\
 _ENV_IGNORED = frozenset({"UV_CACHE_DIR", "UV_NO_PROGRESS"})
 
 
+class _NotMemoisable(Exception):
+    """An input the key cannot cover: uv is asked every time."""
+
+
 def _digest(path: Path) -> str | None:
+    """The sha256 of a regular file, None when nothing is there; anything else (a FIFO, a
+    device, a directory named like a file) is not read."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        st = path.stat()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise _NotMemoisable(str(path)) from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise _NotMemoisable(str(path))
+    return sha256_file(path)
 
 
 def _static_project(pyproject: Path) -> tuple[str, dict[str, Any]] | None:
     """The digest and the parsed pyproject.toml of a project uv reads without its build
     backend; None for any other."""
     try:
+        if not pyproject.is_file():
+            return None
         raw = pyproject.read_bytes()
         data = tomllib.loads(raw.decode())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -94,6 +109,15 @@ def export_key(
 ) -> str | None:
     """The key of exporting `lock` with `argv` (uv's arguments, without the binary and the
     output file), or None when the export must be left to uv every time."""
+    try:
+        return _export_key(lock, argv, environ, uv_version)
+    except _NotMemoisable:
+        return None
+
+
+def _export_key(
+    lock: Path, argv: Sequence[str], environ: Mapping[str, str], uv_version: str
+) -> str | None:
     cwd = lock.parent.resolve()
     try:
         lock_text = lock.read_text(encoding="utf-8")
@@ -109,8 +133,6 @@ def export_key(
             return None  # an escaped path: not worth a TOML parser of its own
         local = cwd / raw
         if kind == "path":
-            if local.is_dir():
-                return None
             files[str(local)] = _digest(local)
             continue
         project = _static_project(local / "pyproject.toml")
