@@ -11,6 +11,7 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from ._fs import sha256_file
+from .buildenvs import build_wheel
 from .config import PackConfig
 from .context import Context
 from .crossplan import TargetPlan
@@ -20,7 +21,6 @@ from .manifest import LocalPackage
 from .plan import ExtraDep
 from .runtime import Runtime
 from .targets import host_target
-from .uvtool import build_wheel
 
 
 class AppWheels:

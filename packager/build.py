@@ -231,7 +231,9 @@ def _build_target(
     why_not = why_not_runnable(tp.target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
     root = work / f"{cfg.name}-{version}"
-    job = _Assembly(ctx, plan, tb, layers, apps, app_files, version, root)
+    job = _Assembly(
+        ctx, plan, tb, layers, apps, app_files, version, root, ephemeral or ctx.cache_dir
+    )
     entry_points, installed = _assemble(job)
     dest = plan.out_dir / archive_name(cfg.name, version, tp.target, cfg.format)
     # The smoke test (a child process that only reads the bundle) runs on the finished tree
@@ -277,6 +279,7 @@ class _Assembly:
     app_files: list[Path]
     version: str
     root: Path
+    cache_dir: Path  # where the layers come from (the runtime stub too)
 
 
 def _assemble(job: _Assembly) -> tuple[list[Launchable], tuple[InstalledDistribution, ...]]:
@@ -303,7 +306,7 @@ def _assemble(job: _Assembly) -> tuple[list[Launchable], tuple[InstalledDistribu
     )
     job.apps.entry_point_names = tuple(ep.name for ep in entry_points)
     write_launchers(job.root, entry_points, job.plan.launcher(job.version, tp))
-    add_runtime_stub(job.root, runtime)
+    add_runtime_stub(job.root, runtime, job.cache_dir)
     swap_in_runtime(job.root, runtime, hardlink=True)
     if cfg.strip:
         removed = apply_strip(bundle.python_home, cfg.strip, runtime.stdlib_name)

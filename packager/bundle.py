@@ -4,6 +4,7 @@ stub and metadata; then smoke-tested with its own interpreter before anything is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -14,7 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from pack_runtime.layout import Bundle
 
-from ._fs import copy_tree
+from . import cache as cache_mod
+from ._fs import copy_tree, sha256_file
 from ._proc import run
 from .context import Context
 from .distinfo import (
@@ -153,18 +155,57 @@ def write_launchers(
         path.chmod(0o755)
 
 
-def add_runtime_stub(root: Path, runtime: Runtime) -> None:
+# Bump when the runtime stub's layout or the way it is compiled changes.
+STUB_LAYOUT = 1
+
+_STUB_IGNORED = ("__pycache__", "*.pyc", "py.typed")
+
+
+def add_runtime_stub(root: Path, runtime: Runtime, cache_dir: Path | None = None) -> None:
     """`.pack/runtime/` = the stdlib-only `pack_runtime` package and a `__main__.py`, so the
-    launcher can run `python -I -S .pack/runtime ...`; compiled like everything else."""
+    launcher can run `python -I -S .pack/runtime ...`; compiled like everything else. With
+    `cache_dir`, compiled once per stub and interpreter and linked from the cache: the same
+    bytes, since the bytecode names its sources relative to a root of the same shape."""
     bundle = Bundle(root)
-    dest = bundle.runtime_dir
+    if cache_dir is None:
+        _compile_stub(bundle.runtime_dir, bundle.venv_python, bundle.root)
+        return
+    rel = bundle.runtime_dir.relative_to(bundle.root)
+    entry = cache_mod.Cache(cache_dir).entry(cache_mod.STUBS, _stub_key(bundle, runtime))
+    cache_mod.provision(
+        entry, lambda tmp: _compile_stub(tmp / "root" / rel, bundle.venv_python, tmp / "root")
+    )
+    copy_tree(entry / "root" / rel, bundle.runtime_dir, hardlink=True)
+
+
+def _compile_stub(dest: Path, python: Path, strip_prefix: Path) -> None:
     shutil.copytree(
-        runtime_stub_package(),
-        dest / "pack_runtime",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "py.typed"),
+        runtime_stub_package(), dest / "pack_runtime", ignore=shutil.ignore_patterns(*_STUB_IGNORED)
     )
     (dest / "__main__.py").write_text(template("runtime_main.py"), encoding="utf-8")
-    compile_tree(bundle.venv_python, [dest], bundle.root, what="the runtime stub")
+    compile_tree(python, [dest], strip_prefix, what="the runtime stub")
+
+
+def _stub_key(bundle: Bundle, runtime: Runtime) -> str:
+    """The stub's sources and the interpreter that compiles them (a cross build's builder
+    stands in as python/ while the stub is compiled)."""
+    package = runtime_stub_package()
+    sources = {
+        path.relative_to(package).as_posix(): sha256_file(path)
+        for path in sorted(package.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    main = hashlib.sha256(template("runtime_main.py").encode()).hexdigest()
+    home = bundle.python_home
+    return cache_mod.cache_key(
+        {
+            "layout": STUB_LAYOUT,
+            "sources": sources,
+            "main": main,
+            "interpreter": runtime.archive.sha256,
+            "builder": str(home.resolve()) if home.is_symlink() else None,
+        }
+    )
 
 
 def stage_layers(

@@ -8,7 +8,6 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from packaging.pylock import Pylock
@@ -26,19 +25,12 @@ from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
 from .targets import Target
 from .timings import StepTimer
-from .uvtool import install_files, uv_bin
+from .uvtool import install_files, uv_bin, uv_version
 from .venv import create_venv, scrub_install_records, site_packages
 from .wheels import obtain_all
 
 # Bump when the layout or the way an environment is made changes.
 ENV_LAYOUT = 1
-
-
-def _uv_version() -> str:
-    try:
-        return metadata.version("uv")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def env_key(
@@ -52,7 +44,7 @@ def env_key(
         "interpreter": runtime.archive.sha256,
         "target": target.triple,
         "lock": plan.digest,
-        "installer": f"uv {_uv_version()}",
+        "installer": f"uv {uv_version()}",
     }
     if builder is not None:
         key["builder"] = builder.archive.sha256

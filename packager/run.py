@@ -15,6 +15,7 @@ from pathlib import Path
 from pack_runtime.layout import Bundle
 
 from .appwheels import local_extra_wheels, local_package_wheels
+from .buildenvs import build_wheel
 from .bundle import discover_entry_points, select_entry_points
 from .config import PackConfig
 from .context import Context
@@ -24,7 +25,7 @@ from .launcher import Launchable, LauncherSettings, python_code
 from .locks import find_lock
 from .plan import classify_extras, launcher_settings, plan_target, plan_target_lock
 from .targets import host_target
-from .uvtool import build_wheel, install_files
+from .uvtool import install_files
 from .venv import create_venv, site_packages
 
 

@@ -62,15 +62,20 @@ def _find_exe(home: Path, archive: InterpreterArchive) -> tuple[str, str]:
     return exe, stdlib
 
 
+_FEW_FILES = 32
+
+
 def compile_tree(python: Path, paths: Sequence[Path], strip_prefix: Path, *, what: str) -> None:
     """Compile the .py files under `paths` (directories or files) with `python` (the bundle's
     own interpreter, so the bytecode matches it), unchecked-hash invalidation, and source paths
     made relative to `strip_prefix` so no build-machine path is embedded. Always forced:
     compileall's freshness check reads only timestamp headers, so it would rewrite every
     hash-based file anyway. Paths go on stdin (`-i -`), however many there are. Files that do
-    not compile (e.g. templates named .py) are left as source, as pip does."""
+    not compile (e.g. templates named .py) are left as source, as pip does. A few files are
+    compiled in one process: starting a pool of workers costs more than it saves for them."""
+    few = len(paths) <= _FEW_FILES and not any(p.is_dir() for p in paths)
     argv: list[str | Path] = [
-        python, "-I", "-m", "compileall", "-q", "-f", "-j", "0",
+        python, "-I", "-m", "compileall", "-q", "-f", "-j", "1" if few else "0",
         "--invalidation-mode", "unchecked-hash", "-s", strip_prefix,
         "-x", r"(^|/)(test/bad\w*|lib2to3/tests/data|tests?/data)/",
         "-i", "-",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 
 from uv import find_uv_bin
@@ -18,6 +19,21 @@ from .errors import BuildError
 
 def uv_bin() -> Path:
     return Path(find_uv_bin())
+
+
+def uv_version() -> str:
+    """The version of the uv package that provides the binary (what cache keys record)."""
+    try:
+        return metadata.version("uv")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def link_args(find_links: Sequence[Path]) -> list[str | Path]:
+    links: list[str | Path] = []
+    for directory in find_links:
+        links += ["--find-links", directory]
+    return links
 
 
 def uv_env(ctx: Context) -> dict[str, str]:
@@ -43,13 +59,12 @@ def build_wheel(
     python: Path,
     *,
     find_links: Sequence[Path] = (),
+    isolated: bool = True,
 ) -> Path:
     """Build the project's wheel (non-editable) with its own build backend; return its path.
-    Build requirements may come from `find_links` (what `pack fetch` puts in a wheelhouse)."""
+    Build requirements may come from `find_links` (what `pack fetch` puts in a wheelhouse).
+    Not `isolated`: `python` is an environment that already holds them (buildenvs)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    links: list[str | Path] = []
-    for directory in find_links:
-        links += ["--find-links", directory]
     hint = "fix the project's build (try `uv build --wheel` in it)"
     if ctx.offline:
         hint = (
@@ -62,7 +77,8 @@ def build_wheel(
             "build",
             "--wheel",
             "--no-config",
-            *links,
+            *([] if isolated else ["--no-build-isolation"]),
+            *link_args(find_links),
             "--out-dir",
             out_dir,
             "--python",
@@ -73,6 +89,11 @@ def build_wheel(
         env=uv_env(ctx),
         hint=hint,
     )
+    return wheel_in(out_dir, project_dir)
+
+
+def wheel_in(out_dir: Path, project_dir: Path) -> Path:
+    """The one wheel a build of `project_dir` wrote to `out_dir`."""
     wheels = sorted(out_dir.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildError(

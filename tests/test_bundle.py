@@ -3,11 +3,14 @@ over is copied first, so the cache entry is never written through a link."""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import zipfile
 from pathlib import Path
 
+from packager import cache as cache_mod
 from packager._fs import copy_tree
-from packager.bundle import _install_targets, unshare
+from packager.bundle import _install_targets, add_runtime_stub, unshare
 from packager.pythons import InterpreterArchive
 from packager.runtime import Runtime
 
@@ -88,3 +91,41 @@ def test_unshare_copies_only_what_the_install_may_touch(tmp_path: Path) -> None:
     assert (
         cached / SITE / "shared/__init__.py"
     ).read_text() == f"cached {SITE}/shared/__init__.py\n"
+
+
+def _stub_root(root: Path) -> Path:
+    """A bundle root whose venv interpreter is this one (it compiles the stub)."""
+    (root / "venv" / "bin").mkdir(parents=True)
+    (root / "venv" / "bin" / "python").symlink_to(sys.executable)
+    return root
+
+
+def _tree(top: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(top).as_posix(): (p.read_bytes(), p.stat().st_mode)
+        for p in sorted(top.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_the_cached_runtime_stub_is_the_stub_compiled_in_place(tmp_path: Path) -> None:
+    runtime, cache = _runtime(tmp_path), tmp_path / "cache"
+    plain = _stub_root(tmp_path / "plain")
+    add_runtime_stub(plain, runtime)
+    cached = _stub_root(tmp_path / "cached")
+    add_runtime_stub(cached, runtime, cache)
+    # A second bundle is linked from the cache: nothing is compiled (it has no interpreter).
+    again = tmp_path / "again"
+    again.mkdir()
+    add_runtime_stub(again, runtime, cache)
+
+    stub = _tree(plain / ".pack" / "runtime")
+    assert any(name.endswith(".pyc") for name in stub) and "__main__.py" in stub
+    assert _tree(cached / ".pack" / "runtime") == stub == _tree(again / ".pack" / "runtime")
+    assert len(list((cache / cache_mod.STUBS).glob("*/.provisioned"))) == 1
+
+    other = dataclasses.replace(
+        runtime, archive=dataclasses.replace(runtime.archive, sha256="cd" * 32)
+    )
+    add_runtime_stub(_stub_root(tmp_path / "other"), other, cache)
+    assert len(list((cache / cache_mod.STUBS).glob("*/.provisioned"))) == 2

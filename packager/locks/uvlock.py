@@ -3,21 +3,21 @@ pyproject.toml while it does), then planned as a pylock is."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .. import cache as cache_mod
 from .._proc import explain, run
 from ..errors import LockError
-from ..uvtool import uv_env
+from ..uvtool import uv_env, uv_version
+from .exportmemo import export_key
 from .model import LockPlan, LockRequest, LockSource
 from .pylock import check_known, parse_pylock, plan_from_pylock
-
-if TYPE_CHECKING:
-    pass
 
 
 def export_uv_lock(
@@ -29,67 +29,88 @@ def export_uv_lock(
     offline: bool = False,
     env: Mapping[str, str] | None = None,
     find_links: Sequence[Path] = (),
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Export uv.lock to pylock form with uv: the project itself left out, only the groups
     asked for (not uv's default `dev`), nothing editable. uv itself checks that the lock is
     up to date with pyproject.toml (`--locked`: a quick comparison, no resolution when it is);
-    `directory` paths come back absolute."""
+    `directory` paths come back absolute. With `cache_dir`, an export whose inputs are all
+    unchanged (exportmemo) is read from the cache instead of asking uv again."""
     _check_selection(source.path.parent / "pyproject.toml", extras, groups)
-    with tempfile.TemporaryDirectory(prefix="pack-export-") as tmp:
-        out = Path(tmp) / "pylock.toml"
-        argv: list[str | Path] = [
-            uv,
-            "export",
-            "--format",
-            "pylock.toml",
-            "--locked",
-            "--no-emit-project",
-            "--no-default-groups",
-            "--no-editable",
-            "--no-header",
-            "--quiet",
-            "-o",
-            out,
-        ]
-        for extra in extras:
-            argv += ["--extra", extra]
-        for group in groups:
-            argv += ["--group", group]
-        if offline:
-            argv.append("--offline")
-        # Checking the lock may build the project's metadata (a dynamic version): offline,
-        # its build backend comes from the wheelhouse.
-        for directory in find_links:
-            argv += ["--find-links", directory]
-        proc = run(
-            argv,
-            what=f"exporting {source.path} with uv",
-            cwd=source.path.parent,
-            env=env,
-            error=LockError,
-            check_exit=False,
+    args: list[str] = [
+        "export",
+        "--format",
+        "pylock.toml",
+        "--locked",
+        "--no-emit-project",
+        "--no-default-groups",
+        "--no-editable",
+        "--no-header",
+        "--quiet",
+    ]
+    for extra in extras:
+        args += ["--extra", extra]
+    for group in groups:
+        args += ["--group", group]
+    if offline:
+        args.append("--offline")
+    # Checking the lock may build the project's metadata (a dynamic version): offline,
+    # its build backend comes from the wheelhouse.
+    for directory in find_links:
+        args += ["--find-links", os.fspath(directory)]
+    key = None
+    if cache_dir is not None:
+        key = export_key(source.path, args, env if env is not None else os.environ, uv_version())
+    if key is None:
+        with tempfile.TemporaryDirectory(prefix="pack-export-") as tmp:
+            _run_export(source, uv, args, Path(tmp) / PYLOCK, env)
+            return _read_export(Path(tmp))
+    assert cache_dir is not None
+    entry = cache_mod.Cache(cache_dir).entry(cache_mod.EXPORTS, key)
+    # Written beside the entry and renamed: uv's relative `directory` paths stay right.
+    cache_mod.provision(entry, lambda tmp: _run_export(source, uv, args, tmp / PYLOCK, env))
+    return _read_export(entry)
+
+
+PYLOCK = "pylock.toml"
+
+
+def _run_export(
+    source: LockSource, uv: Path, args: list[str], out: Path, env: Mapping[str, str] | None
+) -> None:
+    argv: list[str | Path] = [uv, *args, "-o", out]
+    proc = run(
+        argv,
+        what=f"exporting {source.path} with uv",
+        cwd=source.path.parent,
+        env=env,
+        error=LockError,
+        check_exit=False,
+    )
+    if proc.returncode == 0:
+        return
+    output = proc.stderr.decode(errors="replace")
+    details = f"$ {shlex.join(str(a) for a in argv)}\n{output}"
+    pyproject = source.path.parent / "pyproject.toml"
+    stale = "needs to be updated" in output
+    if stale or ("--offline" in args and "network was disabled" in output):
+        raise LockError(
+            f"{source.path} is out of date with {pyproject} (uv says: "
+            f"{explain(output)}); run `uv lock` and commit the result",
+            details=details,
         )
-        if proc.returncode != 0:
-            output = proc.stderr.decode(errors="replace")
-            details = f"$ {shlex.join(str(a) for a in argv)}\n{output}"
-            pyproject = source.path.parent / "pyproject.toml"
-            stale = "needs to be updated" in output
-            if stale or (offline and "network was disabled" in output):
-                raise LockError(
-                    f"{source.path} is out of date with {pyproject} (uv says: "
-                    f"{explain(output)}); run `uv lock` and commit the result",
-                    details=details,
-                )
-            raise LockError(
-                f"exporting {source.path} with uv failed: {explain(output)}", details=details
-            )
-        with open(out, "rb") as f:
-            data: dict[str, Any] = tomllib.load(f)
-        for package in data.get("packages", []):
-            local = package.get("directory") if isinstance(package, dict) else None
-            if isinstance(local, dict) and isinstance(local.get("path"), str):
-                local["path"] = str((Path(tmp) / local["path"]).resolve())
-        return data
+    raise LockError(f"exporting {source.path} with uv failed: {explain(output)}", details=details)
+
+
+def _read_export(folder: Path) -> dict[str, Any]:
+    """The export in `folder`, its `directory` paths (relative to it) made absolute."""
+    with open(folder / PYLOCK, "rb") as f:
+        data: dict[str, Any] = tomllib.load(f)
+    for package in data.get("packages", []):
+        local = package.get("directory") if isinstance(package, dict) else None
+        if isinstance(local, dict) and isinstance(local.get("path"), str):
+            local["path"] = str((folder / local["path"]).resolve())
+    return data
 
 
 def _check_selection(pyproject: Path, extras: Sequence[str], groups: Sequence[str]) -> None:
@@ -123,6 +144,7 @@ def plan_uv_lock(source: LockSource, request: LockRequest) -> LockPlan:
         offline=ctx.offline if ctx else False,
         env=uv_env(ctx) if ctx else None,
         find_links=request.find_links,
+        cache_dir=ctx.cache_dir if ctx else None,
     )
     pylock = parse_pylock(data, source.path)
     return plan_from_pylock(
