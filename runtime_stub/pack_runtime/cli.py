@@ -366,6 +366,8 @@ def _info_rows(info: BundleInfo, root: Path) -> list[tuple[str, str]]:
     lock = info.get("lock")
     if lock:
         rows.append(("lock", f"{lock['path']} ({lock['format']}), sha256 {lock['sha256']}"))
+    if info.get("strip"):
+        rows.append(("stripped", ", ".join(info["strip"])))
     if info.get("smoke_test"):
         rows.append(("smoke test", str(info.get("smoke_test"))))
     if info.get("update_url"):
