@@ -117,12 +117,15 @@ class Tool(ABC):
 
 
 def _unpack_cmd(archive: Path, dest: Path) -> tuple[str, ...]:
+    """A fresh unpack of `archive` into `dest`, then `sync`: the disk writeback of what tar
+    wrote (seconds for thousands of files on a VM's disk) finishes before the run this
+    prepares, instead of landing at random in its timing."""
     q = shlex.quote
     return _argv(
         "sh",
         "-c",
         f"rm -rf {q(str(dest))} && mkdir -p {q(str(dest))} && "
-        f"tar -xf {q(str(archive))} -C {q(str(dest))}",
+        f"tar -xf {q(str(archive))} -C {q(str(dest))} && sync",
     )
 
 

@@ -13,7 +13,7 @@ from bench import report
 from bench.builds import BuildFigures, BuildPhase
 from bench.cli import CLI_FLOOR, CliPhase, cli_commands
 from bench.compression import RELEASE_LEVEL, Codec, CodecFigures
-from bench.runs import FLOOR, RunPhase
+from bench.runs import FLOOR, RunPhase, count_entries, tmpfs_dir, unpack_command
 from bench.timing import Samples, Stats
 from bench.tools import ALL, PACK_ZSTD_LEVEL, Tool
 from bench.workspace import Workspace
@@ -53,8 +53,8 @@ def _runs(
 ) -> RunPhase:
     runs = RunPhase()
     runs.warm = {FLOOR: _s(floor, floor), "pack": _s(pack, pack), "shiv": _s(0.3)}
-    runs.first = {"pack": _s(first)}
-    runs.paired_warm = _s(paired)
+    runs.first = {"pack": _s(first, cpu=(0.2,))}
+    runs.paired_warm = _s(paired, cpu=(0.25,))
     return runs
 
 
@@ -103,6 +103,7 @@ def test_every_target_passes_on_good_figures() -> None:
     assert "1.01x the floor" in by["warm start"].detail
     assert "fastest peer" in by["warm start"].detail
     assert "1.02x warm start" in by["first run"].detail
+    assert "; in CPU time 0.80x; target <= 1.05x" in by["first run"].detail
     release = by["release preset"]
     assert release.passed is None and "1.125x" in release.detail
 
@@ -179,3 +180,34 @@ def test_the_tools_compared_on_size_are_built_alike() -> None:
     assert [a for a in same if a not in onedir[0].argv] == ["--strip"]
     # Both PyInstaller folders are archived the same way as pack's default level.
     assert f"zstd -q -{PACK_ZSTD_LEVEL} -T0" in strip[-1].argv[-1]
+
+
+def test_unpack_is_prepared_with_an_emptied_folder_and_a_sync(tmp_path: Path) -> None:
+    dest = tmp_path / "a b"
+    cmd = unpack_command(Path("/x/app.tar.zst"), dest, {"PATH": "/usr/bin"})
+    assert cmd.argv == ("tar", "-xf", "/x/app.tar.zst", "-C", str(dest))
+    assert cmd.prepare == ("sh", "-c", f"rm -rf '{dest}' && mkdir -p '{dest}' && sync")
+
+
+def test_unpack_table_has_disk_tmpfs_and_entries_columns(tmp_path: Path) -> None:
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "f").write_text("x")
+    (tmp_path / "link").symlink_to("d")
+    assert count_entries(tmp_path) == 4
+    runs = _runs()
+    runs.unpack = {"pack": _s(0.3, 0.5, 0.4)}
+    runs.unpack_tmpfs = {"pack": _s(0.1, 0.12, 0.11)}
+    runs.unpack_entries = {"pack": 2345}
+    lines = report.run_table(_tools(), runs)
+    assert "| unpack ms (tar -xf, disk) | unpack ms (tmpfs) | entries |" in lines[0]
+    pack = next(line for line in lines if line.startswith("| pack |"))
+    assert "| 400 (300-500) | 110 (100-120) | 2345 |" in pack
+
+
+def test_tmpfs_dir_is_a_fresh_folder_in_dev_shm() -> None:
+    ram = tmpfs_dir()
+    if not Path("/dev/shm").is_dir():
+        assert ram is None
+        return
+    assert ram is not None and ram.parent == Path("/dev/shm") and not any(ram.iterdir())
+    ram.rmdir()

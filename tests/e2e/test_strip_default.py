@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -62,10 +63,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+@dataclass(frozen=True)
+class Builds:
+    default: Path
+    default_sha: str
+    compiled_after_default: list[str]  # test suites' bytecode in the entry after it
+    marker_after_default: bool
+    entry_a: Path  # the runtime entry of cache A
+    kept: Path
+    shas: tuple[str, str, str]  # keeping everything: compiled now, earlier, cold
+
+
 @pytest.fixture(scope="module")
-def builds(
-    project: Path, python_archive: Path, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, object]:
+def builds(project: Path, python_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Builds:
     """Cache A: the default build (provisions the runtime), then two that keep everything
     (the first compiles the test suites into the entry, the second finds them compiled).
     Cache B: a build that keeps everything from cold (provisions and compiles in one go)."""
@@ -83,27 +93,27 @@ def builds(
         pyproject.read_text().replace("[tool.pack]\n", "[tool.pack]\nstrip = []\n")
     )
     _, sha_cold = _build(project, python_archive, b, "cold")
-    return {
-        "default": default,
-        "default_sha": default_sha,
-        "compiled_after_default": compiled_after_default,
-        "marker_after_default": marker_after_default,
-        "entry_a": entry,
-        "kept": kept_now,
-        "shas": (sha_now, sha_earlier, sha_cold),
-    }
+    return Builds(
+        default,
+        default_sha,
+        compiled_after_default,
+        marker_after_default,
+        entry,
+        kept_now,
+        (sha_now, sha_earlier, sha_cold),
+    )
 
 
-def test_the_default_bundle_has_no_test_suites_and_says_so(builds: dict[str, object]) -> None:
-    names = _names(Path(str(builds["default"])))
+def test_the_default_bundle_has_no_test_suites_and_says_so(builds: Builds) -> None:
+    names = _names(builds.default)
     assert f"{STDLIB}/json/__init__.py" in names
     for part in TEST_PARTS:
         assert not [n for n in names if n.startswith(part)], part
     top = subprocess.run(
-        ["tar", "--zstd", "-tf", str(builds["default"])], capture_output=True, text=True
+        ["tar", "--zstd", "-tf", str(builds.default)], capture_output=True, text=True
     ).stdout.split("/", 1)[0]
     manifest = subprocess.run(
-        ["tar", "--zstd", "-xOf", str(builds["default"]), f"{top}/.pack/bundle.json"],
+        ["tar", "--zstd", "-xOf", str(builds.default), f"{top}/.pack/bundle.json"],
         capture_output=True,
         check=True,
     ).stdout
@@ -111,38 +121,36 @@ def test_the_default_bundle_has_no_test_suites_and_says_so(builds: dict[str, obj
 
 
 def test_provisioning_does_not_compile_what_the_default_strips(
-    builds: dict[str, object],
+    builds: Builds,
 ) -> None:
-    assert builds["compiled_after_default"] == []
-    assert builds["marker_after_default"] is False
-    entry = Path(str(builds["entry_a"]))
+    assert builds.compiled_after_default == []
+    assert builds.marker_after_default is False
+    entry = builds.entry_a
     # The rest of the standard library is compiled, and the sources of the tests are there
     # for a build that keeps them.
     assert list((entry / STDLIB / "json" / "__pycache__").glob("*.pyc"))
     assert (entry / STDLIB / "test" / "test_json" / "__init__.py").is_file()
 
 
-def test_keeping_everything_ships_the_test_suites_compiled(builds: dict[str, object]) -> None:
-    names = set(_names(Path(str(builds["kept"]))))
+def test_keeping_everything_ships_the_test_suites_compiled(builds: Builds) -> None:
+    names = set(_names(builds.kept))
     for part in TEST_PARTS:
         assert [n for n in names if n.startswith(part)], part
     assert f"{STDLIB}/test/__pycache__/__init__.cpython-311.pyc" in names
     assert f"{STDLIB}/test/test_json/__pycache__/__init__.cpython-311.pyc" in names
-    assert (Path(str(builds["entry_a"])) / COMPILED_MARKER).is_file()
+    assert (builds.entry_a / COMPILED_MARKER).is_file()
 
 
 def test_kept_test_suites_give_the_same_bytes_compiled_earlier_now_or_cold(
-    builds: dict[str, object],
+    builds: Builds,
 ) -> None:
-    now, earlier, cold = builds["shas"]  # type: ignore[misc]
+    now, earlier, cold = builds.shas
     assert now == earlier == cold
-    assert builds["default_sha"] != now
+    assert builds.default_sha != now
 
 
-def test_kept_test_modules_import_from_a_read_only_bundle(
-    builds: dict[str, object], tmp_path: Path
-) -> None:
-    root = unpack(Path(str(builds["kept"])), tmp_path / "out")
+def test_kept_test_modules_import_from_a_read_only_bundle(builds: Builds, tmp_path: Path) -> None:
+    root = unpack(builds.kept, tmp_path / "out")
     before = listing(root)
     code = (
         "import test.support, test.test_json, ctypes.test, idlelib.idle_test, _testcapi, sys;"
