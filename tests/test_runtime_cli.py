@@ -49,6 +49,22 @@ def test_info_human_lists_the_essentials(bundle: Path) -> None:
     assert "entry points  demo -> demo_app:main" in r.out
 
 
+def test_info_human_lists_local_packages_and_stripped_parts(bundle: Path) -> None:
+    path = bundle / ".pack" / "bundle.json"
+    info = json.loads(path.read_text())
+    assert "local packages" not in stub(bundle, "info").out
+    info["local_packages"] = [
+        {"name": "lib", "version": "0.1", "path": "packages/lib", "sha256": "ab" * 32},
+        {"name": "util", "version": "2.0", "path": "../util", "sha256": "cd" * 32},
+    ]
+    info["strip"] = ["test", "idlelib"]
+    path.write_text(json.dumps(info))
+    r = stub(bundle, "info")
+    assert r.code == 0, r.err
+    assert "local packages  lib 0.1 (packages/lib), util 2.0 (../util)\n" in r.out
+    assert "stripped        test, idlelib\n" in r.out
+
+
 def test_verify_passes_on_an_intact_bundle(bundle: Path) -> None:
     r = stub(bundle, "verify")
     assert (r.code, r.out) == (0, f"ok: {bundle} matches .pack/files\n")

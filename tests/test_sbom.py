@@ -167,8 +167,9 @@ def test_sbom_without_one_and_sidecar_mismatch(
         proc.stdout
     )
     assert proc.stderr.strip() == (
-        f"error: {archive} does not match what pack built (0 modified, 0 missing, "
-        "0 unexpected, SBOM beside it differs); rebuild or re-download it"
+        f"error: {archive}: every file matches what pack built, but {archive.name}.cdx.json "
+        "beside it differs from the bundle's SBOM; write the bundle's own: "
+        f"`pack sbom {archive} > {archive}.cdx.json`"
     )
 
 

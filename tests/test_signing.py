@@ -103,8 +103,9 @@ def test_unchecked_signature_is_mentioned_and_a_bad_one_fails_verify(
         f"of the allowed signers in {allowed}\n"
     ) in proc.stdout
     assert proc.stderr.strip() == (
-        f"error: {archive} does not match what pack built (0 modified, 0 missing, 0 "
-        "unexpected, signature refused); rebuild or re-download it"
+        f"error: {archive}: every file matches what pack built, but its signature was refused; "
+        f"get a copy signed by a key in {allowed}, or check that this file lists the "
+        "publisher's key"
     )
 
 

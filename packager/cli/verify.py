@@ -77,21 +77,44 @@ def verify_command(
     result = verify_bundle(source, allowed_signers)
     out(json.dumps(result.to_json(), indent=2, sort_keys=True) if as_json else render(result))
     if not result.ok:
-        r = result.report
-        parts = [
-            f"{len(r.modified)} modified",
-            f"{len(r.missing)} missing",
-            f"{len(r.unexpected)} unexpected",
-        ]
-        if r.unsafe:
-            parts.append(f"{len(r.unsafe)} unsafe")
-        if result.checksum == "mismatch":
-            parts.append("archive checksum mismatch")
-        if result.sbom == "mismatch":
-            parts.append("SBOM beside it differs")
-        if result.signature == "bad":
-            parts.append("signature refused")
-        raise ChecksumError(
-            f"{source} does not match what pack built ({', '.join(parts)}); "
+        raise ChecksumError(failure(result, source, allowed_signers))
+
+
+def failure(result: VerifyResult, source: Path, allowed_signers: Path | None) -> str:
+    """The one error line for a failed verification: what failed and what to do about it. The
+    contents (or the archive's checksum) failing means the bundle is not what pack built; a
+    refused signature or a differing SBOM beside intact contents is not, and says so."""
+    r = result.report
+    counts = [
+        (len(r.modified), "modified"),
+        (len(r.missing), "missing"),
+        (len(r.unexpected), "unexpected"),
+        (len(r.unsafe), "unsafe"),
+    ]
+    parts = [f"{n} {what}" for n, what in counts if n]
+    if result.checksum == "mismatch":
+        parts.append("archive checksum mismatch")
+    others: list[str] = []
+    if result.sbom == "mismatch":
+        others.append("SBOM beside it differs")
+    if result.signature == "bad":
+        others.append("signature refused")
+    if parts:
+        return (
+            f"{source} does not match what pack built ({', '.join(parts + others)}); "
             "rebuild or re-download it"
         )
+    found: list[str] = []
+    todo: list[str] = []
+    if result.signature == "bad":
+        found.append("its signature was refused")
+        todo.append(
+            f"get a copy signed by a key in {allowed_signers}, or check that this file lists "
+            "the publisher's key"
+        )
+    if result.sbom == "mismatch":
+        found.append(f"{source.name}.cdx.json beside it differs from the bundle's SBOM")
+        todo.append(f"write the bundle's own: `pack sbom {source} > {source}.cdx.json`")
+    return f"{source}: every file matches what pack built, but {' and '.join(found)}; " + (
+        "; ".join(todo)
+    )

@@ -363,6 +363,12 @@ def _info_rows(info: BundleInfo, root: Path) -> list[tuple[str, str]]:
         ("root", str(root)),
         ("entry points", ", ".join(entry_points) or "(none)"),
     ]
+    local = info.get("local_packages") or []
+    if local:
+        named = (f"{p['name']} {p['version']} ({p['path']})" for p in local)
+        rows.append(("local packages", ", ".join(named)))
+    if info.get("strip"):
+        rows.append(("stripped", ", ".join(info["strip"])))
     lock = info.get("lock")
     if lock:
         rows.append(("lock", f"{lock['path']} ({lock['format']}), sha256 {lock['sha256']}"))
