@@ -51,7 +51,7 @@ FULL = Profile(
     slow_cold_only=False,
     start_rounds=5,
     start_runs=6,
-    first_rounds=3,
+    first_rounds=5,  # the first-run target is a median of per-round ratios
     first_runs=2,
     unpack_rounds=3,
     compress_reps=2,
@@ -231,7 +231,9 @@ def _markdown(
         "the machine, not work. "
         "For the first-run target, pack's warm start is measured again in the same "
         "rounds after the same unpack into another folder: back-to-back runs are faster on a "
-        "shared VM than any run that follows other work.",
+        "shared VM than any run that follows other work; the target is the median of the "
+        "per-round ratios (first run ÷ those warm starts), so load that drifts between rounds "
+        "cancels out.",
         "- **unpack**: `tar -xf` into an emptied folder on the benchmark's disk and into a "
         "tmpfs (/dev/shm), each prepared by `rm -rf`, `mkdir` and `sync` (untimed), so the "
         "writeback of the previous round is not charged to the next. On a VM disk each file "

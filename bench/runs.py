@@ -15,7 +15,7 @@ from tests.helpers.bundles import bwrap_argv
 
 from .builds import rotate
 from .proc import BenchError, run
-from .timing import Command, Samples, Timer
+from .timing import Command, Samples, Stats, Timer
 from .tools import Pack, PlainVenv, Tool, dir_bytes
 from .workspace import Workspace
 
@@ -42,6 +42,9 @@ class RunPhase:
     #: the same unpack as a first run but into another folder (Pack.control_prepare): the
     #: first-run target compares like with like
     paired_warm: Samples = field(default_factory=Samples)
+    #: per round: pack's median first run ÷ the median of its paired warm starts (the target
+    #: is the median of these, so load that drifts between rounds cancels out)
+    first_ratios: list[float] = field(default_factory=list)
     self_contained: dict[str, SelfContained] = field(default_factory=dict)
     #: bytes a tool writes outside itself at run time (pex/shiv roots)
     runtime_bytes: dict[str, int] = field(default_factory=dict)
@@ -139,7 +142,9 @@ def run_phase(
                 )
                 out.commands["pack"]["warm start after the same unpack elsewhere"] = control.shell()
                 out.commands["pack"]["its prepare"] = shlex.join(tool.control_prepare())
-                out.paired_warm.extend(timer.measure(control, runs=n, what="pack warm start"))
+                warm = timer.measure(control, runs=n, what="pack warm start")
+                out.paired_warm.extend(warm)
+                out.first_ratios.append(Stats.of(s.wall).median / Stats.of(warm.wall).median)
 
     for tool in tools:
         cache = tool.runtime_cache()

@@ -102,8 +102,10 @@ def test_every_target_passes_on_good_figures() -> None:
     assert "0.90x" in by["the same with the slim preset"].detail
     assert "1.01x the floor" in by["warm start"].detail
     assert "fastest peer" in by["warm start"].detail
-    assert "1.02x warm start" in by["first run"].detail
-    assert "; in CPU time 0.80x; target <= 1.05x" in by["first run"].detail
+    assert by["first run"].detail == (
+        "first run 260 ms, warm start 255 ms (the warm bundle, in the same rounds, each run "
+        "after the same unpack into another folder): 1.02x; in CPU time 0.80x; target <= 1.05x"
+    )
     release = by["release preset"]
     assert release.passed is None and "1.125x" in release.detail
 
@@ -211,3 +213,14 @@ def test_tmpfs_dir_is_a_fresh_folder_in_dev_shm() -> None:
         return
     assert ram is not None and ram.parent == Path("/dev/shm") and not any(ram.iterdir())
     ram.rmdir()
+
+
+def test_first_run_target_is_the_median_of_the_per_round_ratios() -> None:
+    # Medians over all rounds say 1.08x (a miss); round by round the first run was never more
+    # than 4% slower than the warm starts beside it: the load drifted between rounds.
+    runs = _runs(first=0.270, paired=0.250)
+    runs.first_ratios = [1.04, 0.98, 1.01]
+    (first,) = [t for t in report.targets(_figures(), runs, SIZES, FIGS, _tools(), _cli())
+                if t.name.startswith("first run")]  # fmt: skip
+    assert first.passed is True
+    assert "folder): the median of 3 per-round ratios: 1.01x; in CPU time" in first.detail
