@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         say("installing the artifacts; self-contained checks under bubblewrap")
         runs = run_phase(
             ws,
-            tools,
+            [t for t in tools if t.timed_runs],
             timer,
             start_rounds=profile.start_rounds,
             start_runs=profile.start_runs,
@@ -414,7 +414,9 @@ def main(argv: list[str] | None = None) -> int:
                 "unpack": runs.unpack.get(t.key),
                 "unpack_tmpfs": runs.unpack_tmpfs.get(t.key),
                 "unpack_entries": runs.unpack_entries.get(t.key),
-                "self_contained": asdict(runs.self_contained[t.key]),
+                "self_contained": (
+                    asdict(runs.self_contained[t.key]) if t.key in runs.self_contained else None
+                ),
                 "runtime_bytes": runs.runtime_bytes.get(t.key, 0),
                 "commands": runs.commands.get(t.key, {}),
             }

@@ -10,10 +10,10 @@ from typing import Any
 
 from .builds import BuildPhase
 from .cli import CLI_FLOOR, CliPhase
-from .compression import RELEASE_LEVEL, CodecFigures
+from .compression import CodecFigures
 from .runs import FLOOR, RunPhase
 from .timing import Samples, Stats
-from .tools import PACK_ZSTD_LEVEL, Tool
+from .tools import PACK_ZSTD_LEVEL, RELEASE_LEVEL, Tool
 
 MiB = 1024 * 1024
 
@@ -109,7 +109,7 @@ def run_table(tools: Sequence[Tool], runs: RunPhase) -> list[str]:
     rows = []
     for key, label in [
         (FLOOR, "floor: `python -I -c 'import httpx, rich, click'`"),
-        *((t.key, t.label) for t in tools),
+        *((t.key, t.label) for t in tools if t.timed_runs),
     ]:
         w, f = runs.warm.get(key), runs.first.get(key)
         cpu = _cpu(w)
@@ -368,7 +368,33 @@ def targets(
         )
     else:
         out.append(Target(name, None, "not measured (--quick leaves out the slow rows)"))
+    out.append(_release_build(builds, sizes))
     return out
+
+
+def _release_build(builds: BuildPhase, sizes: dict[str, int]) -> Target:
+    """The release preset as a build: its size against PyInstaller's and what it costs, cold
+    (the cached segments compressed at the higher level, once per cache) and warm (only the
+    app's part)."""
+    name = (
+        f"release preset build (`pack build --compression-level {RELEASE_LEVEL}`) vs "
+        "PyInstaller --onedir --strip, and its cost (reported)"
+    )
+    pack, release = builds.figures.get("pack"), builds.figures.get("pack-release")
+    ref, size = sizes.get("pyi-onedir-strip"), sizes.get("pack-release")
+    pc, rc = _med(pack.cold if pack else None), _med(release.cold if release else None)
+    pw, rw = _med(pack.warm if pack else None), _med(release.warm if release else None)
+    if not (ref and size and pc and rc and pw and rw):
+        return Target(name, None, "not measured (needs pack, its release build and PyInstaller)")
+    saved = (sizes.get("pack", size) - size) / MiB
+    return Target(
+        name,
+        None,
+        f"{size / MiB:.2f} MiB = {size / ref:.2f}x PyInstaller --onedir --strip "
+        f"({saved:.2f} MiB less than pack's default); cold build {rc:.1f}s (+{rc - pc:.1f}s), "
+        f"warm rebuild {rw:.1f}s (+{rw - pw:.1f}s)",
+        report_only=True,
+    )
 
 
 def pack_breakdown(builds: BuildPhase, kind: str) -> str:
