@@ -14,12 +14,8 @@ from pathlib import Path
 
 from .proc import run
 from .timing import Command, Samples, Timer
-from .tools import PACK_ZSTD_LEVEL
+from .tools import PACK_ZSTD_LEVEL, RELEASE_LEVEL
 from .workspace import Workspace
-
-#: the documented release preset: `pack build --compression-level 19` (long-distance matching
-#: is always on in pack's writer)
-RELEASE_LEVEL = 19
 
 # Pack's writer on the bundle tree, in a fresh interpreter (its start-up is ~0.1 s of it).
 _PACK_WRITER = """

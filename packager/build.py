@@ -220,6 +220,7 @@ def _build_target(
         builder=tp.builder,
         python_platform=tp.python_platform,
         timer=timer,
+        strip=cfg.strip,
     )
     timer.lap("provision")
     python = layers.builder or layers.runtime  # the interpreter that runs during the build

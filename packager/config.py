@@ -15,7 +15,7 @@ from typing import Any, Literal, cast, get_args
 from packaging.version import InvalidVersion, Version
 
 from .errors import ConfigError
-from .strip import check_strip_names, expand_strip
+from .strip import DEFAULT_STRIP, check_strip_names, expand_strip
 
 # The output archive's formats: bundlearchive.py writes them, the configuration chooses one.
 Format = Literal["tar.zst", "tar.gz", "tar.xz", "dir"]
@@ -48,7 +48,7 @@ class PackConfig:
     env: Mapping[str, str] = field(default_factory=dict)
     prepend_path: tuple[str, ...] = ()
     isolated: bool = True
-    strip: tuple[str, ...] = ()
+    strip: tuple[str, ...] = DEFAULT_STRIP
     local_extra_deps: tuple[Path, ...] = ()
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
@@ -346,7 +346,7 @@ def load_config(project_dir: Path, overrides: Mapping[str, object] | None = None
         env=dict(env),
         prepend_path=tuple(prepend),
         isolated=bool(merged.get("isolated", True)),
-        strip=expand_strip(merged.get("strip", [])),
+        strip=expand_strip(merged.get("strip", DEFAULT_STRIP)),
         local_extra_deps=extras_paths,
         extras=tuple(merged.get("extras", [])),
         groups=tuple(merged.get("groups", [])),

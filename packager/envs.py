@@ -23,6 +23,7 @@ from .errors import BuildError
 from .locks import LockPlan, LockSource, plan_lock
 from .pythons import InterpreterArchive
 from .runtime import Runtime, compile_tree, provision_runtime
+from .strip import DEFAULT_STRIP, DEFERRED
 from .targets import Target
 from .timings import StepTimer
 from .uvtool import install_files, uv_bin, uv_version
@@ -194,19 +195,22 @@ def provision_layers(
     builder: InterpreterArchive | None = None,
     python_platform: str | None = None,
     timer: StepTimer | None = None,
+    strip: Sequence[str] = DEFAULT_STRIP,
 ) -> Layers:
     """The runtime and dependency layers for `plan`, from the cache or provisioned into it.
     With `ephemeral` (an empty directory the caller removes afterwards: `--refresh`), both
     are provisioned there instead, nothing cached is used for them, and every cached
     download is hashed again before use. With `builder`, a host interpreter installs and
-    compiles both layers (see provision_env); its runtime is in `Layers.builder`."""
+    compiles both layers (see provision_env); its runtime is in `Layers.builder`. `strip`:
+    the parts the bundle leaves out (the runtime compiles the deferred ones it keeps)."""
     layer_ctx = dataclasses.replace(ctx, cache_dir=ephemeral) if ephemeral is not None else ctx
     # Files first: a file missing offline fails the build before the slow runtime step.
     files = obtain_all(ctx, plan.artifacts, find_links, verify=ephemeral is not None)
     if timer is not None:
         timer.lap("fetch")
     host = provision_runtime(layer_ctx, builder) if builder is not None else None
-    runtime = provision_runtime(layer_ctx, archive, compiler=host.exe if host else None)
+    keep = [name for name in DEFERRED if name not in strip]
+    runtime = provision_runtime(layer_ctx, archive, compiler=host.exe if host else None, keep=keep)
     entry, env_new = provision_env(
         layer_ctx, runtime, target, plan, files, builder=host, python_platform=python_platform
     )

@@ -119,7 +119,13 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
             ephemeral = root / "layers"
             ephemeral.mkdir()
         layers = provision_layers(
-            ctx, archive, target, plan, find_links=options.find_links, ephemeral=ephemeral
+            ctx,
+            archive,
+            target,
+            plan,
+            find_links=options.find_links,
+            ephemeral=ephemeral,
+            strip=cfg.strip,
         )
         files: list[Path] = []
         if cfg.has_build_system:

@@ -50,9 +50,20 @@ STRIPPABLE: dict[str, tuple[str, ...]] = {
     "sources": (),
 }
 
+# What a bundle leaves out when the project says nothing: CPython's own test suites ("for
+# internal use by Python only"; Debian and the Apple support packages split them out too).
+# `strip = []` keeps everything.
+DEFAULT_STRIP: tuple[str, ...] = ("test",)
+
+# Parts whose sources are not compiled when a runtime is provisioned, since most builds strip
+# them: a build that keeps one compiles it into the cache entry then (see runtime.py).
+DEFERRED: tuple[str, ...] = ("test",)
+
 # Presets: names that stand for several parts. `slim` is everything an application that is
-# not a development tool can do without; what then stops working is in the README.
+# not a development tool can do without; what then stops working is in the README. `none`
+# stands for no part: `--strip none` keeps everything, as `strip = []` does.
 PRESETS: dict[str, tuple[str, ...]] = {
+    "none": (),
     "slim": (
         "test",
         "idlelib",
@@ -106,17 +117,28 @@ def apply_strip(python_root: Path, names: Sequence[str], python_minor: str) -> l
         )
     removed: set[str] = set()
     for name in names:
-        for pattern in STRIPPABLE[name]:
-            for path in sorted(python_root.glob(pattern.format(stdlib=f"lib/{stdlib}"))):
-                rel = path.relative_to(python_root).as_posix()
-                if "/site-packages/" in rel and name != "pip":
-                    continue  # `*/test` must never reach into installed packages
-                _unlink_tree(path)
-                removed.add(rel)
+        for path in part_paths(python_root, name, stdlib):
+            _unlink_tree(path)
+            removed.add(path.relative_to(python_root).as_posix())
     if "sources" in names:  # last: what the other parts remove need not be converted first
         count = _sourceless(python_root / "lib" / stdlib)
         removed.add(f"lib/{stdlib}/**/*.py ({count} sources with bytecode)")
     return sorted(removed)
+
+
+def part_paths(python_root: Path, name: str, stdlib: str) -> list[Path]:
+    """What the part `name` is in the runtime tree at `python_root` (files and whole folders,
+    sorted); `stdlib` is the stdlib folder name ("python3.12"). `sources` has none."""
+    found: list[Path] = []
+    for pattern in STRIPPABLE[name]:
+        for path in sorted(python_root.glob(pattern.format(stdlib=f"lib/{stdlib}"))):
+            rel = path.relative_to(python_root).as_posix()
+            if "/site-packages/" in rel and name != "pip":
+                continue  # `*/test` must never reach into installed packages
+            if any(path.is_relative_to(seen) for seen in found):
+                continue  # inside a folder this part already takes whole
+            found.append(path)
+    return found
 
 
 def _sourceless(stdlib: Path) -> int:

@@ -97,3 +97,21 @@ def test_an_unknown_format_is_blamed_on_where_it_came_from(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as exc:
         load_config(tmp_path)
     assert str(exc.value).startswith(f"{pyproject}: [tool.pack] format: unknown format 'zip'")
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "strip"),
+    [
+        ("", {}, ("test",)),  # CPython's test suites out unless asked for
+        ("[tool.pack]\nstrip = []\n", {}, ()),
+        ("[tool.pack]\nstrip = ['none']\n", {}, ()),
+        ("[tool.pack]\nstrip = ['tkinter']\n", {}, ("tkinter",)),  # replaces the default
+        ("[tool.pack]\nstrip = ['slim']\n", {"strip": ["none"]}, ()),  # --strip none
+        ("[tool.pack]\nstrip = []\n", {"strip": ["test", "none"]}, ("test",)),
+    ],
+)
+def test_strip_defaults_to_the_test_suites_and_none_keeps_everything(
+    tmp_path: Path, text: str, overrides: dict[str, object], strip: tuple[str, ...]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(BASE + text)
+    assert load_config(tmp_path, overrides).strip == strip

@@ -168,7 +168,7 @@ def test_unknown_name_suggests_the_closest() -> None:
     assert str(err.value) == (
         "[tool.pack] strip: unknown part 'tests'; did you mean 'test'? known parts: distutils, "
         "ensurepip, headers, idlelib, lib2to3, pip, pydoc_data, sources, test, tkinter, turtle, "
-        "turtledemo; presets: slim"
+        "turtledemo; presets: none, slim"
     )
     with pytest.raises(ConfigError, match=r"unknown part 'numpy'; known parts: "):
         check_strip_names(["numpy"])
@@ -288,6 +288,6 @@ def test_build_strip_option_is_checked_like_the_config(tmp_path: Path) -> None:
     assert proc.stderr.strip() == (
         f"error: {tmp_path / 'pyproject.toml'}: [tool.pack] strip: unknown part 'slimm'; did "
         "you mean 'slim'? known parts: distutils, ensurepip, headers, idlelib, lib2to3, pip, "
-        "pydoc_data, sources, test, tkinter, turtle, turtledemo; presets: slim"
+        "pydoc_data, sources, test, tkinter, turtle, turtledemo; presets: none, slim"
     )
     assert not (tmp_path / "dist").exists()

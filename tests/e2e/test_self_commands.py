@@ -137,6 +137,7 @@ def test_info_human_shows_the_python_build_and_entry_points(bundle: Path) -> Non
     proc = run(bundle / "bin/compiled-app", "self", "info")
     assert proc.returncode == 0, proc.stderr
     assert "version       1.2.0\n" in proc.stdout
+    assert "stripped      test\n" in proc.stdout  # the default: CPython's test suites
     assert "entry points  compiled-app -> compiled_app.main:main, compiled-admin -> " in proc.stdout
 
 

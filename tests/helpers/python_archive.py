@@ -2,9 +2,11 @@
 interpreter at hand, for machines that cannot download one (tests, `make demo`).
 
 The tree is `python/{bin,lib,include}`: the interpreter with rpath `$ORIGIN/../lib` (so it is
-relocatable), the standard library without third-party packages and the `test` package, and
-every mention of the local prefix rewritten to `/install` as in a real release (binary strings
-are rewritten in place and NUL-padded, as conda does). `SHA256SUMS` is written beside it.
+relocatable), the standard library without third-party packages but with CPython's test suites
+(`test/`, `*/test`, the `_test*` extension modules: python-build-standalone ships them) as far
+as the interpreter at hand has them, and every mention of the local prefix rewritten to
+`/install` as in a real release (binary strings are rewritten in place and NUL-padded, as conda
+does). `SHA256SUMS` is written beside it.
 The `install_only_stripped` flavour (pack's default, what users get) is the same tree with every
 ELF file run through `strip --strip-unneeded`, as python-build-standalone makes it;
 `install_only` keeps the symbols.
@@ -28,7 +30,7 @@ from pathlib import Path
 DEFAULT_TAG = "20990101"
 TRIPLE = "x86_64-unknown-linux-gnu"
 NEW_PREFIX = b"/install"
-_SKIP_STDLIB = {"site-packages", "test", "__pycache__", "turtledemo"}
+_SKIP_STDLIB = {"site-packages", "__pycache__", "turtledemo"}
 _ELF = b"\x7fELF"
 STRIPPED = "install_only_stripped"
 UNSTRIPPED = "install_only"
