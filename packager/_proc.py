@@ -5,11 +5,13 @@ tail of its output."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .errors import BuildError, PackError
@@ -80,6 +82,49 @@ def explain(output: str) -> str:
     return meaningful[-1] if meaningful else ""
 
 
+class Children:
+    """The subprocesses `run` starts on one thread (inside `track`), so that another thread
+    can end them: `cancel` kills the one running and makes `run` refuse to start more."""
+
+    _local = threading.local()  # .current: the Children the thread tracks with, if any
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._running: subprocess.Popen[bytes] | None = None
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        Children._local.current = self
+        try:
+            yield
+        finally:
+            Children._local.current = None
+
+    @staticmethod
+    def current() -> Children | None:
+        found: Children | None = getattr(Children._local, "current", None)
+        return found
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._running is not None:
+                self._running.kill()
+
+    def start(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        """`start()`'s process, tracked until `done`; a BuildError once cancelled."""
+        with self._lock:
+            if self._cancelled:
+                raise BuildError("cancelled: another step of the build failed")
+            self._running = start()
+            return self._running
+
+    def done(self) -> None:
+        with self._lock:
+            self._running = None
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -96,14 +141,7 @@ def run(
     `check_exit=False` a non-zero exit is returned to the caller instead."""
     args = [os.fspath(a) for a in argv]
     try:
-        proc = subprocess.run(
-            args,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            input=input,
-            capture_output=True,
-            check=False,
-        )
+        proc = _run(args, cwd=cwd, env=dict(env) if env is not None else None, input=input)
     except FileNotFoundError as exc:
         raise error(f"{what} failed: {args[0]} was not found ({exc.strerror})") from exc
     command = shlex.join(args)
@@ -118,3 +156,33 @@ def run(
             message += f"; {hint}"
         raise error(message, details=f"$ {command}\n{tail}")
     return proc
+
+
+def _run(
+    args: list[str], *, cwd: Path | None, env: dict[str, str] | None, input: bytes | None
+) -> subprocess.CompletedProcess[bytes]:
+    """subprocess.run(..., capture_output=True): the child is killed and waited for when
+    waiting for it fails, and can be killed from another thread (Children.cancel)."""
+    children = Children.current()
+    if children is None:
+        return subprocess.run(args, cwd=cwd, env=env, input=input, capture_output=True, check=False)
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE if input is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    with children.start(start) as proc:
+        try:
+            stdout, stderr = proc.communicate(input)
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            children.done()
+    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)

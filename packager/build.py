@@ -45,7 +45,7 @@ from .locks import LockPlan
 from .manifest import BuildInfo
 from .plan import BuildPlan, PlanOptions, TargetBuild, plan_build
 from .runtime import Runtime
-from .sbom import Interpreter, plan_for_bundle, sidecar_path
+from .sbom import Interpreter, plan_for_bundle, preload_renderer, sidecar_path
 from .sbom import render as render_sbom
 from .signing import sign_archive
 from .strip import apply_strip
@@ -224,14 +224,27 @@ def _build_target(
     )
     timer.lap("provision")
     python = layers.builder or layers.runtime  # the interpreter that runs during the build
-    app_files, version = apps.files(python, tp, tb.lock)
+    # The app's wheels are built (uv subprocesses) while this thread stages the layers and
+    # loads what the rest of the build needs; the bundle's folder is named once the version
+    # is known. Whichever fails first stops the other before anything is removed.
+    building = Background(lambda: apps.files(python, tp, tb.lock), "wheel build")
+    staged = work / "staging"
+    try:
+        _stage(staged, layers)
+        preload_renderer()
+        timer.lap("assemble")
+        app_files, version = building.result()
+    except BaseException:
+        building.stop()
+        raise
     if version is None:
         raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
-    timer.lap("wheel")
+    timer.lap("wheel")  # only the wait beyond the staging: they overlap
 
     why_not = why_not_runnable(tp.target) if options.smoke_test else "--no-smoke-test"
     smoke = "passed" if why_not is None else f"skipped: {why_not}"
     root = work / f"{cfg.name}-{version}"
+    staged.rename(root)
     job = _Assembly(
         ctx, plan, tb, layers, apps, app_files, version, root, ephemeral or ctx.cache_dir
     )
@@ -240,7 +253,7 @@ def _build_target(
     # The smoke test (a child process that only reads the bundle) runs on the finished tree
     # while its metadata and the archive are written; a bundle that fails it loses its
     # archive again.
-    testing: Background | None = None
+    testing: Background[None] | None = None
     if why_not is None:
         ctx.reporter.step(f"Smoke-testing the bundle{' under emulation' if tp.cross else ''}")
         testing = Background(lambda: smoke_test(root, entry_points), "smoke test")
@@ -283,17 +296,21 @@ class _Assembly:
     cache_dir: Path  # where the layers come from (the runtime stub too)
 
 
+def _stage(root: Path, layers: Layers) -> None:
+    """The cached layers staged (hard-linked) at `root`, a new folder."""
+    root.mkdir()
+    stage_layers(
+        root, layers.runtime, Bundle(layers.env).venv, hardlink=True, builder=layers.builder
+    )
+
+
 def _assemble(job: _Assembly) -> tuple[list[Launchable], tuple[InstalledDistribution, ...]]:
-    """The bundle's tree at `job.root`: the layers staged, the app layer installed and
-    checked, launchers, the runtime stub, the strip preset applied; returns the launched
+    """The bundle's tree at `job.root`, where the layers are staged: the app layer installed
+    and checked, launchers, the runtime stub, the strip preset applied; returns the launched
     entry points and the installed distributions."""
     cfg, tp, runtime = job.plan.cfg, job.tb.target, job.layers.runtime
     bundle = Bundle(job.root)
-    job.root.mkdir()
     job.ctx.reporter.step("Assembling the bundle")
-    stage_layers(
-        job.root, runtime, Bundle(job.layers.env).venv, hardlink=True, builder=job.layers.builder
-    )
     install_app_layer(
         job.ctx, bundle.venv, runtime, job.app_files, python_platform=tp.python_platform
     )

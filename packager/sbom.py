@@ -168,6 +168,16 @@ def dependency_graph(plan: SbomPlan) -> dict[str, tuple[NormalizedName, ...]]:
     return graph
 
 
+def preload_renderer() -> None:
+    """Import the SBOM library now (its import is most of an SBOM's time): called while the
+    build waits for a subprocess, so the import costs nothing when `render` runs."""
+    import cyclonedx.model.bom
+    import cyclonedx.model.component
+    import cyclonedx.model.license
+    import cyclonedx.output.json  # noqa: F401
+    import packageurl  # noqa: F401
+
+
 def render(plan: SbomPlan) -> bytes:
     """The SBOM as UTF-8 JSON. The serial number is derived from the document itself and the
     timestamp is the build's epoch, so the same plan always gives the same bytes."""

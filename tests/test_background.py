@@ -3,10 +3,14 @@ caller that waits, and only then."""
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
+from packager._proc import run
 from packager.background import Background
 from packager.errors import BuildError
 
@@ -34,3 +38,44 @@ def test_the_calls_error_is_raised_by_result_not_by_join() -> None:
     with pytest.raises(BuildError) as raised:
         job.result()
     assert str(raised.value) == "smoke test: entry points do not resolve"
+
+
+def test_result_returns_what_the_call_returned() -> None:
+    assert Background(lambda: ["wheel"], "test").result() == ["wheel"]
+
+
+def test_stop_kills_the_running_subprocess_and_refuses_the_next(tmp_path: Path) -> None:
+    """The overlapped wheel build when staging fails: its child is killed, not waited out,
+    and the call cannot start another one before it returns."""
+    started, after = tmp_path / "started", tmp_path / "after"
+
+    def call() -> None:
+        try:
+            run(
+                [sys.executable, "-c", f"open({str(started)!r}, 'w'); import time; time.sleep(60)"],
+                what="a long step",
+            )
+        finally:
+            run([sys.executable, "-c", f"open({str(after)!r}, 'w')"], what="the next step")
+
+    job = Background(call, "test")
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started.exists()
+    begun = time.monotonic()
+    job.stop()
+    assert time.monotonic() - begun < 30  # killed: not the 60 s sleep
+    assert not after.exists()
+    with pytest.raises(BuildError) as raised:
+        job.result()
+    assert str(raised.value) == "cancelled: another step of the build failed"
+
+
+def test_stop_after_the_call_returned_changes_nothing() -> None:
+    job = Background(lambda: 1, "test")
+    job.join()
+    job.stop()
+    assert job.result() == 1
+    # run() on this thread is not affected by the stopped job
+    assert run([sys.executable, "-c", "pass"], what="a step").returncode == 0
