@@ -84,7 +84,8 @@ def explain(output: str) -> str:
 
 class Children:
     """The subprocesses `run` starts on one thread (inside `track`), so that another thread
-    can end them: `cancel` kills the one running and makes `run` refuse to start more."""
+    can end them: `cancel` kills the one running and makes `run` refuse to start more, here
+    and in every Children made on that thread (a Background started by a Background)."""
 
     _local = threading.local()  # .current: the Children the thread tracks with, if any
 
@@ -92,6 +93,17 @@ class Children:
         self._lock = threading.Lock()
         self._cancelled = False
         self._running: subprocess.Popen[bytes] | None = None
+        self._nested: list[Children] = []
+        parent = Children.current()  # made on a tracked thread: cancelled with its parent
+        if parent is not None:
+            parent._adopt(self)
+
+    def _adopt(self, nested: Children) -> None:
+        with self._lock:
+            self._nested.append(nested)
+            if not self._cancelled:
+                return
+        nested.cancel()
 
     @contextlib.contextmanager
     def track(self) -> Iterator[None]:
@@ -111,6 +123,9 @@ class Children:
             self._cancelled = True
             if self._running is not None:
                 self._running.kill()
+            nested = list(self._nested)
+        for child in nested:
+            child.cancel()
 
     def start(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
         """`start()`'s process, tracked until `done`; a BuildError once cancelled."""

@@ -26,13 +26,17 @@ PYTHONS = "pythons"  # extracted interpreter trees: pythons/<archive sha256>/pyt
 WHEELS = "wheels"  # verified wheels: wheels/<sha256>/<filename>
 ENVS = "envs"  # dependency environments: envs/<key>/{python -> runtime, venv/}
 BUILD_ENVS = "build-envs"  # pinned build requirements installed: build-envs/<key>/venv/
+# the build environment a project's wheel was last built in: build-env-hints/<key>/env
+BUILD_ENV_HINTS = "build-env-hints"
 INDEX = "index"  # files an index lists for a pinned requirement: index/<key>/files.json
 EXPORTS = "exports"  # a uv.lock exported by uv, by its inputs: exports/<key>/pylock.toml
 STUBS = "stubs"  # the runtime stub compiled by one interpreter: stubs/<key>/root/.pack/runtime/
 FRAMES = "frames"  # a compressed bundle layer (the runtime) ready to concatenate: frames/<key>/
 UV = "uv"  # uv's own cache (kept by uv; pruned and cleaned through uv)
 
-KINDS = (DOWNLOADS, PYTHONS, WHEELS, ENVS, BUILD_ENVS, EXPORTS, STUBS, INDEX, FRAMES)
+KINDS = (
+    DOWNLOADS, PYTHONS, WHEELS, ENVS, BUILD_ENVS, BUILD_ENV_HINTS, EXPORTS, STUBS, INDEX, FRAMES,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
