@@ -9,6 +9,7 @@ import contextlib
 import os
 import re
 import shlex
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -122,7 +123,7 @@ class Children:
         with self._lock:
             self._cancelled = True
             if self._running is not None:
-                self._running.kill()
+                _kill_group(self._running)
             nested = list(self._nested)
         for child in nested:
             child.cancel()
@@ -176,8 +177,9 @@ def run(
 def _run(
     args: list[str], *, cwd: Path | None, env: dict[str, str] | None, input: bytes | None
 ) -> subprocess.CompletedProcess[bytes]:
-    """subprocess.run(..., capture_output=True): the child is killed and waited for when
-    waiting for it fails, and can be killed from another thread (Children.cancel)."""
+    """subprocess.run(..., capture_output=True). On a tracked thread the child leads its own
+    process group, which is killed (and the child waited for) when waiting for it fails or
+    another thread cancels it (Children.cancel): nothing it started outlives it."""
     children = Children.current()
     if children is None:
         return subprocess.run(args, cwd=cwd, env=env, input=input, capture_output=True, check=False)
@@ -190,14 +192,21 @@ def _run(
             stdin=subprocess.PIPE if input is not None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            process_group=0,  # killed with whatever it starts (a build backend)
         )
 
     with children.start(start) as proc:
         try:
             stdout, stderr = proc.communicate(input)
         except BaseException:
-            proc.kill()
+            _kill_group(proc)
             raise
         finally:
             children.done()
     return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill `proc` and every process of its group (it leads one: process_group=0)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

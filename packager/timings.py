@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable
 
 # The steps of `pack build`, in the order they run; a step that did not run is absent. The
-# smoke test runs while the end of "assemble" (checks, metadata) and "archive" do:
-# "smoke_test" is only the wait beyond them.
+# app's wheel is built while the layers are staged (charged to "assemble"): "wheel" is only
+# the wait beyond that. The smoke test runs while the end of "assemble" (checks, metadata)
+# and "archive" do: "smoke_test" is only the wait beyond them.
 STEPS = ("plan", "fetch", "provision", "wheel", "assemble", "smoke_test", "archive")
 
 

@@ -9,12 +9,13 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from packager import cache as cache_mod
-from packager.buildenvs import build_requirements, build_wheel
+from packager.buildenvs import _hint_entry, build_requirements, build_wheel
 from packager.context import Context, RecordingReporter
 from packager.errors import BuildError
 from packager.uvtool import build_wheel as isolated_build_wheel
@@ -143,3 +144,69 @@ def test_which_projects_a_cached_environment_builds(
     pyproject: dict[str, object], expected: list[str] | None
 ) -> None:
     assert build_requirements(pyproject) == expected
+
+
+def _hint(ctx: Context, project: Path) -> Path:
+    hint = _hint_entry(ctx, project, ["hatchling"], PYTHON)
+    assert hint is not None
+    return hint / "env"
+
+
+def _env_entries(ctx: Context) -> list[Path]:
+    found = (ctx.cache_dir / cache_mod.BUILD_ENVS).iterdir()
+    return [e for e in found if not e.name.endswith(".lock")]
+
+
+def test_a_rebuild_starts_in_the_last_builds_environment_and_records_it(
+    tmp_path: Path, session_cache: Path, project: Path
+) -> None:
+    ctx = _ctx(tmp_path, session_cache)
+    build_wheel(ctx, project, tmp_path / "first", PYTHON)
+    (env,) = _env_entries(ctx)
+    assert _hint(ctx, project).read_text() == f"{env.name}\n"
+    # A stale hint (the pins now name another environment) that would hang: the build made
+    # ahead in it is killed and removed, the pinned environment builds, the hint follows it.
+    stale = ctx.cache_dir / cache_mod.BUILD_ENVS / ("0" * 32)
+    (stale / "venv" / "bin").mkdir(parents=True)
+    pid = tmp_path / "ahead.pid"
+    (stale / "venv" / "bin" / "python").write_text(f"#!/bin/sh\necho $$ > {pid}\nexec sleep 120\n")
+    (stale / "venv" / "bin" / "python").chmod(0o755)
+    (stale / cache_mod.MARKER).write_text("{}\n")
+    _hint(ctx, project).write_text("0" * 32 + "\n")
+    isolated = isolated_build_wheel(ctx, project, tmp_path / "isolated", PYTHON)
+
+    wheel = build_wheel(ctx, project, tmp_path / "second", PYTHON)
+
+    assert _digest(wheel) == _digest(isolated)
+    listing = [sorted(p.name for p in (tmp_path / d).iterdir()) for d in ("first", "second")]
+    assert listing[0] == listing[1] == [".gitignore", wheel.name]  # what uv build writes
+    assert _hint(ctx, project).read_text() == f"{env.name}\n"
+    assert len(_messages(ctx)) == 1  # nothing fell back to an isolated build
+    # uv ran the hint's interpreter, and it was killed with uv.
+    _wait_gone(int(pid.read_text()))
+
+
+def _wait_gone(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} outlived the build that started it")
+
+
+@pytest.mark.parametrize("content", ["../../../etc\n", "0" * 31 + "g\n", "", "\xff"])
+def test_a_hint_that_names_no_environment_is_ignored(
+    tmp_path: Path, session_cache: Path, project: Path, content: str
+) -> None:
+    ctx = _ctx(tmp_path, session_cache)
+    hint = _hint(ctx, project)
+    hint.parent.mkdir(parents=True)
+    hint.write_text(content, encoding="latin-1")
+    (hint.parent / cache_mod.MARKER).write_text("{}\n")
+    wheel = build_wheel(ctx, project, tmp_path / "out", PYTHON)
+    (env,) = _env_entries(ctx)
+    assert wheel.name == "compiled_app-1.2.0-py3-none-any.whl"
+    assert hint.read_text() == f"{env.name}\n"
