@@ -22,6 +22,7 @@ from .background import Background
 from .binarch import check_bundle
 from .bundle import (
     add_runtime_stub,
+    compile_app_layer,
     discover_entry_points,
     install_app_layer,
     select_entry_points,
@@ -311,20 +312,35 @@ def _assemble(job: _Assembly) -> tuple[list[Launchable], tuple[InstalledDistribu
     cfg, tp, runtime = job.plan.cfg, job.tb.target, job.layers.runtime
     bundle = Bundle(job.root)
     job.ctx.reporter.step("Assembling the bundle")
-    install_app_layer(
-        job.ctx, bundle.venv, runtime, job.app_files, python_platform=tp.python_platform
+    sources = install_app_layer(
+        job.ctx,
+        bundle.venv,
+        runtime,
+        job.app_files,
+        python_platform=tp.python_platform,
+        compile=False,
     )
-
-    site = site_packages(bundle.venv, runtime)
-    installed = read_installed(site, bundle.venv)
-    check_installed(installed, tp.env.markers, {cfg.name: cfg.extras})
-    available = discover_entry_points(site, installed)
-    entry_points = select_entry_points(
-        available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
+    # The app's modules are compiled (a subprocess) while its distributions are checked and
+    # its launchers and the runtime stub are written; both done before the runtime is
+    # swapped in or stripped under the compiling interpreter.
+    compiling: Background[None] = Background(
+        lambda: compile_app_layer(bundle.venv, sources), "compiling the application"
     )
-    job.apps.entry_point_names = tuple(ep.name for ep in entry_points)
-    write_launchers(job.root, entry_points, job.plan.launcher(job.version, tp))
-    add_runtime_stub(job.root, runtime, job.cache_dir)
+    try:
+        site = site_packages(bundle.venv, runtime)
+        installed = read_installed(site, bundle.venv)
+        check_installed(installed, tp.env.markers, {cfg.name: cfg.extras})
+        available = discover_entry_points(site, installed)
+        entry_points = select_entry_points(
+            available, cfg.entry_points, cfg.project_scripts, cfg.pyproject
+        )
+        job.apps.entry_point_names = tuple(ep.name for ep in entry_points)
+        write_launchers(job.root, entry_points, job.plan.launcher(job.version, tp))
+        add_runtime_stub(job.root, runtime, job.cache_dir)
+        compiling.result()
+    except BaseException:
+        compiling.stop()
+        raise
     swap_in_runtime(job.root, runtime, hardlink=True)
     if cfg.strip:
         removed = apply_strip(bundle.python_home, cfg.strip, runtime.stdlib_name)

@@ -41,11 +41,13 @@ def install_app_layer(
     files: Sequence[Path],
     *,
     python_platform: str | None = None,
-) -> None:
+    compile: bool = True,
+) -> list[Path]:
     """Install the project's wheel and local extra wheels (their dependencies are in the lock)
-    into the assembled venv, clean their records and compile their modules."""
+    into the assembled venv, clean their records and compile their modules; returns those
+    modules (with `compile=False` left for the caller to `compile_app_layer`)."""
     if not files:
-        return
+        return []
     ctx.reporter.step("Installing the application")
     unshare(_install_targets(venv, runtime, files))
     install_files(
@@ -61,6 +63,13 @@ def install_app_layer(
     for f in files:
         if f.suffix == ".whl":
             sources += [p for p in installed_files(site, dist_info_name(f)) if p.suffix == ".py"]
+    if compile:
+        compile_app_layer(venv, sources)
+    return sources
+
+
+def compile_app_layer(venv: Path, sources: Sequence[Path]) -> None:
+    """The app layer's modules `sources` compiled by the venv's interpreter."""
     if sources:
         compile_tree(venv / "bin" / "python", sources, venv, what="the application")
 
