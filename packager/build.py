@@ -264,6 +264,10 @@ def _build_target(
         sbom = _describe(job, smoke, entry_points, installed)
         timer.lap("assemble")
         artifact = _write_bundle_archive(ctx, plan, tp, layers, root, dest, options.refresh)
+    except BaseException:
+        if testing is not None:
+            testing.stop()  # its child has its own process group: killed, not waited out
+        raise
     finally:
         if testing is not None:
             testing.join()  # the tree is removed below or by the caller: never under it

@@ -3,6 +3,7 @@ caller that waits, and only then."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -79,3 +80,35 @@ def test_stop_after_the_call_returned_changes_nothing() -> None:
     assert job.result() == 1
     # run() on this thread is not affected by the stopped job
     assert run([sys.executable, "-c", "pass"], what="a step").returncode == 0
+
+
+def test_stop_reaches_a_background_the_call_started(tmp_path: Path) -> None:
+    """buildenvs builds the wheel ahead on a Background of its own, inside the app's wheel
+    build: stopping the outer one kills the inner one's child (and what that started) too."""
+    started = tmp_path / "started"
+    script = f"import subprocess, sys, time; open({str(started)!r}, 'w').write(str(" + (
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']).pid)); "
+        "time.sleep(60)"
+    )
+
+    def call() -> None:
+        inner = Background(lambda: run([sys.executable, "-c", script], what="inner"), "inner")
+        inner.result()
+
+    job = Background(call, "outer")
+    deadline = time.monotonic() + 30
+    while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    grandchild = int(started.read_text())
+    job.stop()
+    with pytest.raises(BuildError) as raised:
+        job.result()
+    assert str(raised.value).startswith("inner failed (exit -9)")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {grandchild} outlived the stopped call")
