@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pack_runtime.sums import sha256_file as sha256_file
 
+from ._proc import run
 from .errors import PackError, disk_error
 
 
@@ -103,9 +104,26 @@ def copy_tree(src: Path, dst: Path, *, hardlink: bool = False) -> None:
     must then never write to them)."""
     if hardlink:
         Path(dst).absolute().parent.mkdir(parents=True, exist_ok=True)
-        _link_tree(os.fspath(src), os.fspath(dst))
+        if not _cp_link_tree(src, dst):
+            _link_tree(os.fspath(src), os.fspath(dst))
     else:
         shutil.copytree(src, dst, symlinks=True, copy_function=_copy_file)
+
+
+_CP = shutil.which("cp", path="/usr/bin:/bin")
+
+
+def _cp_link_tree(src: Path, dst: Path) -> bool:
+    """GNU `cp -al`: the same tree as _link_tree, made by one C process in about half the
+    time (a build stages thousands of cached files). False, and nothing left at `dst`, when
+    it cannot (another file system, a cp without these options): _link_tree then does it."""
+    if _CP is None:
+        return False
+    argv: list[str | Path] = [_CP, "-a", "-l", "--no-target-directory", "--", src, dst]
+    if run(argv, what=f"linking {src} to {dst}", check_exit=False).returncode == 0:
+        return True
+    remove_tree(dst)
+    return False
 
 
 def _link_tree(src: str, dst: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from packager import _fs
 from packager._fs import copy_tree
 
 
@@ -60,3 +61,26 @@ def test_hardlinked_copy_across_file_systems_copies(tmp_path: Path) -> None:
         copy_tree(src, dst, hardlink=True)
         assert _listing(dst) == _listing(src)
         assert (dst / "lib" / "data.txt").read_text() == "data"
+
+
+def test_without_gnu_cp_the_tree_is_linked_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cp -al` stages the layers where there is a GNU cp; the Python walk, where there is
+    not, makes the same tree."""
+    src = tmp_path / "src"
+    _tree(src)
+    copy_tree(src, tmp_path / "by-cp", hardlink=True)
+    monkeypatch.setattr(_fs, "_CP", None)
+    copy_tree(src, tmp_path / "by-python", hardlink=True)
+    assert _listing(tmp_path / "by-python") == _listing(tmp_path / "by-cp") == _listing(src)
+    for made in ("by-cp", "by-python"):
+        data = tmp_path / made / "lib" / "data.txt"
+        assert data.stat().st_ino == (src / "lib" / "data.txt").stat().st_ino
+
+
+def test_where_cp_cannot_it_says_so_and_leaves_nothing(tmp_path: Path) -> None:
+    """(Across file systems cp stops after making folders: the test above sees the Python
+    walk succeed where it failed.)"""
+    assert _fs._cp_link_tree(tmp_path / "missing", tmp_path / "dst") is False
+    assert not (tmp_path / "dst").exists()
