@@ -4,13 +4,13 @@ cached environment's, so a run costs one wheel build and never writes into the c
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from pack_runtime.layout import Bundle
 
@@ -90,15 +90,26 @@ def _environ(ctx: Context, settings: LauncherSettings, root: Path, venv: Path) -
     return env
 
 
-@contextlib.contextmanager
-def _interrupts_to_child() -> Iterator[None]:
-    """While the child runs, Ctrl-C is its to handle (the terminal sends it to both); pack
-    waits for its exit status instead of dying first."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _wait_passing_signals(child: subprocess.Popen[bytes]) -> int:
+    """Wait for `child` and return its exit status. Ctrl-C is its to handle (the terminal
+    sends SIGINT to both): pack ignores it meanwhile instead of dying first. SIGTERM and
+    SIGHUP, which are sent to pack alone (`kill`, a CI timeout, a closed session), are passed
+    on to the child, whose exit status then is pack's."""
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        child.send_signal(signum)
+
+    handlers = (
+        (signal.SIGINT, signal.SIG_IGN),
+        (signal.SIGTERM, forward),
+        (signal.SIGHUP, forward),
+    )
+    previous = [(signum, signal.signal(signum, handler)) for signum, handler in handlers]
     try:
-        yield
+        return child.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous:
+            signal.signal(signum, handler)
 
 
 def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
@@ -165,11 +176,13 @@ def run_project(ctx: Context, cfg: PackConfig, options: RunOptions) -> int:
         ctx.reporter.step(f"Running {label}")
         env = _environ(ctx, settings, app, venv)
         try:
-            with _interrupts_to_child():
-                code = subprocess.run(argv, env=env, cwd=Path.cwd(), check=False).returncode
+            # Started before pack changes its own signal handling: an ignored SIGINT would be
+            # inherited, and a Python child would then ignore Ctrl-C.
+            child = subprocess.Popen(argv, env=env, cwd=Path.cwd())
         except FileNotFoundError as exc:
             raise ConfigError(
                 f"{argv[0]}: command not found in the run environment (PATH starts with "
                 f"{venv / 'bin'}); check its name"
             ) from exc
+        code = _wait_passing_signals(child)
     return 128 - code if code < 0 else code

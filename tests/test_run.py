@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -141,3 +142,56 @@ def test_run_any_command_with_path_prepended(
         built_bundle.cache_dir,
     )
     assert proc.returncode == 128 + 9
+
+
+def _run_python(project: Path, python_archive: Path, code: str) -> list[str]:
+    return [
+        *PACK, "run", str(project), "--python-archive", str(python_archive), "--python", "--",
+        "python", "-c", code,
+    ]  # fmt: skip
+
+
+def test_the_child_handles_ctrl_c_itself(
+    project: Path, built_bundle: Built, python_archive: Path
+) -> None:
+    # pack ignores SIGINT while it waits; the child must not inherit that (a Python child
+    # would then ignore Ctrl-C).
+    code = "import signal; print(signal.getsignal(signal.SIGINT).__name__)"
+    proc = subprocess.run(
+        _run_python(project, python_archive, code),
+        env=pack_env(built_bundle.cache_dir),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "default_int_handler"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_sent_to_pack_reach_the_child(
+    project: Path, built_bundle: Built, python_archive: Path, signum: int
+) -> None:
+    code = (
+        "import signal, sys, time; "
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(42)); "
+        "signal.signal(signal.SIGHUP, lambda *a: sys.exit(43)); "
+        "print('ready', flush=True); time.sleep(120)"
+    )
+    proc = subprocess.Popen(
+        _run_python(project, python_archive, code),
+        env=pack_env(built_bundle.cache_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signum)  # to pack alone, as `kill PID` or a CI runner does
+        assert proc.wait(timeout=60) == (42 if signum == signal.SIGTERM else 43)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()

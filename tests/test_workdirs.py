@@ -97,3 +97,72 @@ def test_a_build_killed_half_way_is_cleaned_up_by_the_next(
     assert all(name.startswith(archive.name) for name in left_now), left_now  # .sha256 etc.
     for name in left:
         assert f"removed {dist}/{name}, left by an interrupted build" in done.stderr
+
+
+SLOW_BACKEND = """
+import os, pathlib, time
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    pathlib.Path(__file__).parent.with_name("backend.pid").write_text(str(os.getpid()))
+    time.sleep(300)
+    raise SystemExit("not reached")
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie left for an init that does not reap does not count)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_sigterm_to_the_build_stops_what_runs_beside_it_and_leaves_nothing(
+    tmp_path: Path, python_archive: Path, session_cache: Path
+) -> None:
+    # The app's wheel is built on a thread, its subprocesses in their own process group: a
+    # SIGTERM to pack's group (a CI timeout) must still end the build backend, and the build
+    # must clean up as after Ctrl-C.
+    project = tmp_path / "proj"
+    shutil.copytree(APPS / "compiled", project, ignore=shutil.ignore_patterns("dist"))
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        'requires = ["hatchling"]\nbuild-backend = "hatchling.build"',
+        'requires = []\nbuild-backend = "slow_backend"\nbackend-path = ["_backend"]',
+    )
+    assert "slow_backend" in text
+    pyproject.write_text(text)
+    (project / "_backend").mkdir()
+    (project / "_backend" / "slow_backend.py").write_text(SLOW_BACKEND)
+    dist = tmp_path / "dist"
+    argv = ["build", str(project), "--out", str(dist), "--python-archive", str(python_archive)]
+    proc = subprocess.Popen(
+        [*PACK, *argv],
+        env=pack_env(session_cache),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    pidfile = project / "backend.pid"
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not pidfile.exists():
+            time.sleep(0.02)
+        assert proc.poll() is None, "the build ended before its backend ran"
+        time.sleep(0.2)  # the pid is written; let the backend settle in its sleep
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.strip().splitlines()[-1] == "error: terminated (SIGTERM)"
+    backend = int(pidfile.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(backend) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(backend), "the build backend outlived the build"
+    assert not dist.exists() or list(dist.iterdir()) == []

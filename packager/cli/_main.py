@@ -6,7 +6,10 @@ from __future__ import annotations
 import importlib
 import re
 import shutil
+import signal
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 import typer
 
@@ -56,9 +59,31 @@ def _first_copy_error(exc: shutil.Error) -> OSError:
     return OSError(int(found[1]), found[2], dst) if found else OSError(None, str(why), dst)
 
 
+class Terminated(BaseException):
+    """SIGTERM (a CI timeout, `kill`, a service manager), raised in the main thread so that
+    a build stops what it runs beside it (whose subprocesses lead their own process groups,
+    so a signal to pack's group does not reach them) and removes its partial output, as
+    after Ctrl-C. A BaseException, like KeyboardInterrupt, so no `except Exception` eats it;
+    not a KeyboardInterrupt, which the CLI framework turns into a plain abort."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: list[str]) -> int:
     """Run the command line `argv` (without the program name); returns the exit status."""
     load_commands(argv)
+    if threading.current_thread() is not threading.main_thread():
+        return _run(argv)  # signal handlers can only be set from the main thread
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str]) -> int:
     try:
         # A command's `typer.Exit(code)` comes back as the return value here (`pack run`).
         status = app(args=argv, standalone_mode=False)
@@ -95,6 +120,9 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         state.console.print_error("interrupted")
         return 130
+    except Terminated:
+        state.console.print_error("terminated (SIGTERM)")
+        return 128 + signal.SIGTERM
     except Exception as exc:
         # Usage errors come from the click that typer bundles; recognise them by shape.
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
