@@ -155,13 +155,15 @@ def test_the_child_handles_ctrl_c_itself(
     project: Path, built_bundle: Built, python_archive: Path
 ) -> None:
     # pack ignores SIGINT while it waits; the child must not inherit that (a Python child
-    # would then ignore Ctrl-C).
+    # would then ignore Ctrl-C). pack starts as from a terminal, with SIGINT at its default
+    # (a test run in a background job inherits it ignored, and so would pack and its child).
     code = "import signal; print(signal.getsignal(signal.SIGINT).__name__)"
     proc = subprocess.run(
         _run_python(project, python_archive, code),
         env=pack_env(built_bundle.cache_dir),
         capture_output=True,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "default_int_handler"
