@@ -53,6 +53,8 @@ def test_plain_copy_gives_the_same_tree_with_files_of_its_own(tmp_path: Path) ->
 def test_hardlinked_copy_across_file_systems_copies(tmp_path: Path) -> None:
     shm = Path("/dev/shm")
     if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        # Here and in CI /dev/shm is a tmpfs and the temp folder is on disk, so this runs; a
+        # machine whose temp folder is itself on /dev/shm has no second file system to offer.
         pytest.skip("needs /dev/shm on another file system than the test's temp folder")
     src = tmp_path / "src"
     _tree(src)

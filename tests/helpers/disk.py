@@ -20,7 +20,8 @@ def small_tmpfs(where: Path, size: str = "8m") -> Iterator[Path]:
         check=False,
     )
     if proc.returncode != 0:
-        # Tests run as root here and in CI; a developer without root cannot stage a full disk.
+        # Tests run as root here and in CI (`.ci/run` runs as root), so this does not skip
+        # there; a developer without root cannot mount the small tmpfs that stages a full disk.
         pytest.skip(f"mounting a tmpfs needs root: {proc.stderr.strip()}")
     try:
         yield where
