@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import TracebackType
 from typing import Generic, TypeVar
 
 from . import _proc
@@ -29,6 +30,20 @@ class Background(Generic[T]):
                 self._value = call()
         except BaseException as exc:  # handed to whoever calls result()
             self._error = exc
+
+    def __enter__(self) -> Background[T]:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """A block left by an exception stops the call (the block's error is the one that
+        counts); a block left normally leaves it to `result` or `join`."""
+        if error is not None:
+            self.stop()
 
     def join(self) -> None:
         """Wait until the call has returned or raised."""

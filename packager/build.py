@@ -228,16 +228,12 @@ def _build_target(
     # The app's wheels are built (uv subprocesses) while this thread stages the layers and
     # loads what the rest of the build needs; the bundle's folder is named once the version
     # is known. Whichever fails first stops the other before anything is removed.
-    building = Background(lambda: apps.files(python, tp, tb.lock), "wheel build")
     staged = work / "staging"
-    try:
+    with Background(lambda: apps.files(python, tp, tb.lock), "wheel build") as building:
         _stage(staged, layers)
         preload_renderer()
         timer.lap("assemble")
         app_files, version = building.result()
-    except BaseException:
-        building.stop()
-        raise
     if version is None:
         raise ConfigError(f"{cfg.pyproject}: no version; set [project] version")
     timer.lap("wheel")  # only the wait beyond the staging: they overlap
@@ -330,7 +326,7 @@ def _assemble(job: _Assembly) -> tuple[list[Launchable], tuple[InstalledDistribu
     compiling: Background[None] = Background(
         lambda: compile_app_layer(bundle.venv, sources), "compiling the application"
     )
-    try:
+    with compiling:
         site = site_packages(bundle.venv, runtime)
         installed = read_installed(site, bundle.venv)
         check_installed(installed, tp.env.markers, {cfg.name: cfg.extras})
@@ -342,9 +338,6 @@ def _assemble(job: _Assembly) -> tuple[list[Launchable], tuple[InstalledDistribu
         write_launchers(job.root, entry_points, job.plan.launcher(job.version, tp))
         add_runtime_stub(job.root, runtime, job.cache_dir)
         compiling.result()
-    except BaseException:
-        compiling.stop()
-        raise
     swap_in_runtime(job.root, runtime, hardlink=True)
     if cfg.strip:
         removed = apply_strip(bundle.python_home, cfg.strip, runtime.stdlib_name)

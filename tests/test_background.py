@@ -112,3 +112,28 @@ def test_stop_reaches_a_background_the_call_started(tmp_path: Path) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"process {grandchild} outlived the stopped call")
+
+
+def test_a_block_left_by_an_error_stops_the_call_and_keeps_its_own_error(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+
+    def call() -> None:
+        code = f"open({str(started)!r}, 'w'); import time; time.sleep(60)"
+        run([sys.executable, "-c", code], what="a long step")
+
+    begun = time.monotonic()
+    with pytest.raises(OSError, match="staging failed"), Background(call, "test") as job:
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise OSError("staging failed")
+    assert time.monotonic() - begun < 30  # stopped on the way out: not the 60 s sleep
+    with pytest.raises(BuildError) as raised:
+        job.result()
+    assert str(raised.value) == "a long step failed (exit -9)"  # killed (SIGKILL) by stop()
+
+
+def test_a_block_left_normally_leaves_the_call_to_result() -> None:
+    with Background(lambda: ["wheel"], "test") as job:
+        pass
+    assert job.result() == ["wheel"]
